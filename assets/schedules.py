@@ -1,0 +1,62 @@
+"""Jobs and nightly schedules: each period's vendor pulls, then the SQL models on top.
+
+Each schedule targets the newest period the vendor has published (see
+`latest_published_key`): daily at 03:00 UTC, weekly on Tuesdays, monthly on the 2nd.
+"""
+
+from typing import TYPE_CHECKING
+
+import dagster as dg
+
+if TYPE_CHECKING:
+    from dagster._core.definitions.unresolved_asset_job_definition import (
+        UnresolvedAssetJobDefinition,
+    )
+
+from .partitions import PARTITIONS_BY_PERIOD, latest_published_key
+
+SCHEDULE_CRONS = {"day": "0 3 * * *", "week": "0 3 * * 2", "month": "0 3 2 * *"}
+JOB_NAMES = {"day": "daily_job", "week": "weekly_job", "month": "monthly_job"}
+MODEL_GROUPS = ("staging", "marts")
+
+
+def period_job(period: str) -> "UnresolvedAssetJobDefinition":
+    """One period's ingest assets (tagged `period`), then every SQL model, in one run."""
+    return dg.define_asset_job(
+        name=JOB_NAMES[period],
+        selection=dg.AssetSelection.tag("period", period) | dg.AssetSelection.groups(*MODEL_GROUPS),
+        partitions_def=PARTITIONS_BY_PERIOD[period],
+        description=f"Pull every vendor's {period} data for one partition (or a range), "
+        "then rebuild the models.",
+    )
+
+
+models_job = dg.define_asset_job(
+    name="warehouse_models_job",
+    selection=dg.AssetSelection.groups(*MODEL_GROUPS),
+    description="Rebuild the SQL models (staging -> marts) and run their checks.",
+)
+
+
+def period_schedule(period: str, job: "UnresolvedAssetJobDefinition") -> dg.ScheduleDefinition:
+    partitions_def = PARTITIONS_BY_PERIOD[period]
+
+    @dg.schedule(
+        name=f"{JOB_NAMES[period].removesuffix('_job')}_schedule",
+        job=job,
+        cron_schedule=SCHEDULE_CRONS[period],
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=f"Nightly: the newest published {period} partition.",
+    )
+    def _schedule(context: dg.ScheduleEvaluationContext):
+        key = latest_published_key(partitions_def, context.scheduled_execution_time)
+        if key is None:
+            return dg.SkipReason("no published partition yet")
+        return dg.RunRequest(run_key=f"{period}:{key}", partition_key=key)
+
+    return _schedule
+
+
+jobs = {period: period_job(period) for period in JOB_NAMES}
+schedules = [period_schedule(period, job) for period, job in jobs.items()]

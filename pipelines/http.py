@@ -1,0 +1,368 @@
+"""The one HTTP client every vendor module uses.
+
+It owns what no vendor module should write again: auth injection (bearer header or
+query token), connect/read timeouts, retries with exponential backoff and jitter on
+429 / 5xx / timeouts / broken connections (honouring `Retry-After`), a client-side
+rate limit, mapping of failures onto `pipelines.errors`, request/credit counting, and
+keeping the secret out of logs and exceptions.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import httpx
+
+from .errors import (
+    AuthError,
+    InvalidRequest,
+    MalformedResponse,
+    QuotaExhausted,
+    RateLimited,
+    ServerError,
+    VendorError,
+)
+from .redaction import Secret, install_log_redaction, redact
+
+logger = logging.getLogger(__name__)
+install_log_redaction("httpx", "httpcore", __name__)
+
+_MESSAGE_PATHS = ("message", "error.message", "detail", "error", "msg")
+_REQUEST_ID_PATHS = (
+    "requestId",
+    "request_id",
+    "error.requestId",
+    "error.log_id",
+    "meta.request_id",
+    "log_id",
+)
+_REQUEST_ID_HEADERS = ("x-request-id", "request-id")
+
+EnvelopeCheck = Callable[[Any], "tuple[int, str] | None"]
+
+
+@dataclass(frozen=True)
+class VendorProfile:
+    """The HTTP facts of one vendor, taken from its seed document."""
+
+    name: str
+    auth: Literal["bearer", "query"] = "bearer"
+    token_param: str = "token"
+    auth_statuses: frozenset[int] = frozenset({401, 403})
+    quota_statuses: frozenset[int] = frozenset({402})
+    invalid_statuses: frozenset[int] = frozenset({400, 404, 422})
+    quota_markers: tuple[str, ...] = ()
+    credits_per_request: float = 0.0
+    cost_header: str | None = None
+    envelope_error: EnvelopeCheck | None = None
+
+    @property
+    def key_setting(self) -> str:
+        return f"SOURCES__{self.name.upper()}__API_KEY"
+
+    @property
+    def base_url_setting(self) -> str:
+        return f"SOURCES__{self.name.upper()}__BASE_URL"
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Tuning that differs between the nightly run, a backfill and a test."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    max_attempts: int = 6
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    max_retry_after: float = 120.0
+    requests_per_second: float | None = 5.0
+
+
+@dataclass
+class RequestStats:
+    """What a run spent: surfaced as Dagster run and asset metadata."""
+
+    requests: int = 0
+    retries: int = 0
+    credits: float = 0.0
+    statuses: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def record(self, status: str, credits: float = 0.0) -> None:
+        with self._lock:
+            self.requests += 1
+            self.statuses[status] += 1
+            self.credits += credits
+
+    def record_retry(self) -> None:
+        with self._lock:
+            self.retries += 1
+
+    def as_metadata(self, prefix: str = "") -> dict[str, int | float | str]:
+        return {
+            f"{prefix}requests": self.requests,
+            f"{prefix}retries": self.retries,
+            f"{prefix}credits_spent": self.credits,
+            f"{prefix}responses_by_status": ", ".join(
+                f"{k}: {v}" for k, v in sorted(self.statuses.items())
+            ),
+        }
+
+
+@dataclass(frozen=True)
+class VendorResponse:
+    """A successful, decoded answer."""
+
+    status: int
+    body: Any
+    request_id: str | None
+    headers: Mapping[str, str]
+
+
+class _RateLimiter:
+    """Spaces requests at least 1/rps apart, across threads."""
+
+    def __init__(self, requests_per_second: float | None) -> None:
+        self._interval = 1.0 / requests_per_second if requests_per_second else 0.0
+        self._lock = threading.Lock()
+        self._next = 0.0
+
+    def wait(self) -> None:
+        if not self._interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self._interval
+        if start > now:
+            time.sleep(start - now)
+
+
+def _dig(body: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(body, dict):
+            return None
+        body = body.get(part)
+    return body
+
+
+def _first_text(body: Any, paths: tuple[str, ...]) -> str | None:
+    for path in paths:
+        value = _dig(body, path)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+            return str(value)
+    return None
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class VendorClient:
+    """An httpx client bound to one vendor's base URL, key and error contract."""
+
+    def __init__(
+        self,
+        profile: VendorProfile,
+        base_url: str,
+        api_key: str | Secret | None,
+        settings: ClientSettings | None = None,
+        *,
+        stats: RequestStats | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.profile = profile
+        self.settings = settings or ClientSettings()
+        self.stats = stats if stats is not None else RequestStats()
+        secret = api_key if isinstance(api_key, Secret) else Secret(api_key or "")
+        if not secret:
+            raise AuthError(
+                profile.name,
+                "no API key is configured",
+                hint=f"set {profile.key_setting} (environment) or "
+                f"[sources.{profile.name}] api_key in .dlt/secrets.toml",
+            )
+        if not base_url or not base_url.startswith(("http://", "https://")):
+            raise InvalidRequest(
+                profile.name,
+                f"base URL {base_url!r} is not an http(s) URL",
+                hint=f"set {profile.base_url_setting}",
+            )
+        self._secret = secret
+        self._sleep = sleep
+        self._limiter = _RateLimiter(self.settings.requests_per_second)
+        headers = {"Accept": "application/json", "User-Agent": "tiktok-trends-warehouse/0.1"}
+        if profile.auth == "bearer":
+            headers["Authorization"] = f"Bearer {secret.reveal()}"
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers=headers,
+            timeout=httpx.Timeout(
+                self.settings.read_timeout, connect=self.settings.connect_timeout
+            ),
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"VendorClient({self.profile.name!r}, {str(self._http.base_url)!r})"
+
+    def __enter__(self) -> VendorClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> VendorResponse:
+        return self.request("GET", path, params=params)
+
+    def post(
+        self, path: str, json_body: Any = None, params: Mapping[str, Any] | None = None
+    ) -> VendorResponse:
+        return self.request("POST", path, params=params, json_body=json_body)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+    ) -> VendorResponse:
+        """Send one logical request, retrying transient failures; raise a VendorError."""
+        query = dict(params or {})
+        if self.profile.auth == "query":
+            query[self.profile.token_param] = self._secret.reveal()
+        endpoint = f"{method} {path}"
+        attempts = self.settings.max_attempts
+        for attempt in range(1, attempts + 1):
+            self._limiter.wait()
+            retry_after: float | None = None
+            try:
+                response = self._http.request(method, path, params=query, json=json_body)
+            except httpx.TimeoutException as exc:
+                self.stats.record("timeout")
+                failure: VendorError = ServerError(
+                    self.profile.name,
+                    f"no answer within the timeout ({type(exc).__name__})",
+                    endpoint=endpoint,
+                )
+            except httpx.TransportError as exc:
+                self.stats.record("connection_error")
+                failure = ServerError(
+                    self.profile.name,
+                    f"connection failed ({type(exc).__name__}: {redact(str(exc))})",
+                    endpoint=endpoint,
+                    hint=f"check that {self.profile.base_url_setting} points at a live server",
+                )
+            else:
+                result = self._classify(response, endpoint)
+                if isinstance(result, VendorResponse):
+                    return result
+                failure = result
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+            if not failure.retryable or attempt == attempts:
+                raise failure
+            if retry_after is not None and retry_after > self.settings.max_retry_after:
+                raise failure.with_hint(
+                    f"the vendor asks to wait {retry_after:.0f}s; run again later"
+                )
+            delay = self._delay(attempt, retry_after)
+            self.stats.record_retry()
+            logger.warning(
+                "%s (attempt %d/%d), retrying in %.2fs", failure, attempt, attempts, delay
+            )
+            self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return retry_after + random.uniform(0, min(1.0, 0.1 * max(retry_after, 0.1)))
+        ceiling = min(self.settings.backoff_max, self.settings.backoff_base * 2 ** (attempt - 1))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+    def _classify(self, response: httpx.Response, endpoint: str) -> VendorResponse | VendorError:
+        profile = self.profile
+        status = response.status_code
+        try:
+            body: Any = response.json()
+            decode_error = None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            body, decode_error = None, exc
+        request_id = _first_text(body, _REQUEST_ID_PATHS) or next(
+            (response.headers[h] for h in _REQUEST_ID_HEADERS if h in response.headers), None
+        )
+        message = _first_text(body, _MESSAGE_PATHS) or response.reason_phrase or "no message"
+        if status < 300 and decode_error is None and profile.envelope_error:
+            envelope = profile.envelope_error(body)
+            if envelope is not None:
+                status, message = envelope
+        credits = 0.0
+        if status < 300 and decode_error is None:
+            credits = profile.credits_per_request
+            if profile.cost_header and profile.cost_header in response.headers:
+                try:
+                    credits = float(response.headers[profile.cost_header])
+                except ValueError:
+                    credits = 0.0
+        self.stats.record(str(status), credits)
+        kwargs = {"endpoint": endpoint, "status": status, "request_id": request_id}
+        lowered = message.lower()
+        if status < 300:
+            if decode_error is not None:
+                failure = MalformedResponse(
+                    profile.name,
+                    f"body is not valid JSON ({decode_error}); "
+                    f"{len(response.content)} bytes received",
+                    **kwargs,
+                )
+                failure.retryable = True  # a truncated body is usually transient
+                return failure
+            return VendorResponse(status, body, request_id, response.headers)
+        if status in profile.quota_statuses or any(m in lowered for m in profile.quota_markers):
+            return QuotaExhausted(
+                profile.name,
+                message,
+                hint="credits or daily quota are used up; what already landed is kept, "
+                "re-run the failed partitions once the quota resets",
+                **kwargs,
+            )
+        if status in profile.auth_statuses:
+            return AuthError(
+                profile.name,
+                message,
+                hint=f"check {profile.key_setting} (or [sources.{profile.name}] api_key "
+                "in .dlt/secrets.toml): the key is missing, wrong or expired",
+                **kwargs,
+            )
+        if status == 429:
+            return RateLimited(profile.name, message, **kwargs)
+        if status in profile.invalid_statuses:
+            return InvalidRequest(profile.name, message, **kwargs)
+        if status >= 500:
+            return ServerError(profile.name, message, **kwargs)
+        return InvalidRequest(profile.name, message, **kwargs)

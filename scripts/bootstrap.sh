@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Create or reuse .venv and install the project with its dev extra; source this file.
+# Re-installs only when pyproject.toml changed, so the second command is fast.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+PYTHON="${PYTHON:-}"
+if [ -z "$PYTHON" ]; then
+  for candidate in python3.11 python3 python; do
+    if command -v "$candidate" >/dev/null 2>&1 \
+      && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+      PYTHON="$candidate"; break
+    fi
+  done
+fi
+[ -n "$PYTHON" ] || { echo "error: Python 3.11 is required (set PYTHON=/path/to/python3.11)" >&2; exit 1; }
+
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating .venv with $PYTHON"
+  "$PYTHON" -m venv .venv
+fi
+stamp=".venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  echo "==> installing the project and its pinned dependencies into .venv (about a minute)"
+  start=$(date +%s)
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+  rm -f .venv/.installed-*
+  touch "$stamp"
+  echo "==> installed in $(( $(date +%s) - start ))s"
+fi
+
+export DAGSTER_HOME="${DAGSTER_HOME:-$ROOT/.dagster}"
+mkdir -p "$DAGSTER_HOME"
+cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"
+export PATH="$ROOT/.venv/bin:$PATH"

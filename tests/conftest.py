@@ -1,0 +1,72 @@
+"""Fixtures that own the real parts: the simulator, a warehouse file, a Dagster home."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from assets.resources import WarehouseResource, WatchlistResource
+from simulator.server import Simulator
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST_CLIENT = {
+    "REQUESTS_PER_SECOND": "0",
+    "BACKOFF_BASE": "0.01",
+    "READ_TIMEOUT": "2",
+    "MAX_ATTEMPTS": "6",
+}
+
+
+@pytest.fixture(scope="session")
+def simulator() -> Iterator[Simulator]:
+    """One real HTTP simulator for the session; faults are reset around every test."""
+    with Simulator().start() as sim:
+        yield sim
+
+
+@pytest.fixture
+def sim(simulator: Simulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
+    """The simulator with every vendor's base URL and key in dlt's env config."""
+    simulator.reset_faults()
+    for vendor in simulator.vendors:
+        prefix = f"SOURCES__{vendor.upper()}__"
+        monkeypatch.setenv(f"{prefix}BASE_URL", simulator.base_url(vendor))
+        monkeypatch.setenv(f"{prefix}API_KEY", simulator.api_keys[vendor])
+        for name, value in FAST_CLIENT.items():
+            monkeypatch.setenv(prefix + name, value)
+    yield simulator
+    simulator.reset_faults()
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> WarehouseResource:
+    return WarehouseResource(path=str(tmp_path / "warehouse.duckdb"))
+
+
+@pytest.fixture
+def watchlist(tmp_path: Path) -> WatchlistResource:
+    """A small watchlist: two regions, both rank fields, two pages per list."""
+    path = tmp_path / "watchlist.yaml"
+    path.write_text("keyapi:\n  regions: [US, GB]\n  rank_fields: [views, sales]\n  pages: 2\n")
+    return WatchlistResource(path=str(path))
+
+
+@pytest.fixture
+def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dg.DagsterInstance]:
+    """A real instance configured by the repo's dagster.yaml, in a temporary home."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        yield instance
+
+
+def count(warehouse: WarehouseResource, sql: str) -> int:
+    with duckdb.connect(str(warehouse.file), read_only=True) as con:
+        return con.execute(sql).fetchone()[0]
