@@ -11,13 +11,13 @@ from dagster_dlt import DagsterDltResource
 
 from .keyapi import keyapi_assets
 from .resources import WarehouseResource, WatchlistResource
-from .schedules import jobs, models_job, schedules
+from .schedules import jobs, models_job, schedules, snapshot_job, snapshot_schedule
 from .warehouse import model_assets
 
 defs = dg.Definitions(
     assets=[*keyapi_assets, *model_assets()],
-    jobs=[*jobs.values(), models_job],
-    schedules=schedules,
+    jobs=[*jobs.values(), snapshot_job, models_job],
+    schedules=[*schedules, snapshot_schedule],
     resources={
         "dlt": DagsterDltResource(),
         "warehouse": WarehouseResource(),

@@ -1,4 +1,5 @@
-"""Partitions for vendor data: day, week (keyed by its Monday), month (keyed by the 1st).
+"""Partitions for vendor data: day, week (keyed by its Monday), month (keyed by the 1st),
+and snapshot days for vendors that keep no history.
 
 Day boundaries are UTC. The first partition is `PARTITIONS_START_DATE` (default
 2025-01-01); backfills launched from the UI pick ranges of these keys.
@@ -24,6 +25,12 @@ weekly_partitions = dg.WeeklyPartitionsDefinition(
     start_date=_start_date(), day_offset=1, timezone="UTC"
 )
 monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=_start_date(), timezone="UTC")
+
+# Vendors with no history (Influtics, Trendtrack, EnsembleData) are observed, not
+# backfilled: one partition per UTC observation day, today's included (end_offset=1).
+snapshot_partitions = dg.DailyPartitionsDefinition(
+    start_date=_start_date(), end_offset=1, timezone="UTC"
+)
 
 PARTITIONS_BY_PERIOD: dict[str, dg.TimeWindowPartitionsDefinition] = {
     "day": daily_partitions,
@@ -54,3 +61,22 @@ def latest_published_key(
     if last_closed < partitions_def.start:
         return None
     return partitions_def.get_partition_key_for_timestamp(last_closed.timestamp())
+
+
+def require_current_snapshot(
+    context: dg.AssetExecutionContext, now: datetime | None = None
+) -> date:
+    """The observation day of a snapshot run; any other partition fails, saying why.
+
+    A snapshot vendor only knows the present: loading today's data under a past key would
+    be a lie the warehouse could never correct.
+    """
+    today = (now or datetime.now(UTC)).date()
+    keys = partition_dates(context.partition_keys)
+    if keys != [today]:
+        raise dg.Failure(
+            description=f"this vendor keeps no history: only today's partition ({today}) can "
+            f"be materialized, not {', '.join(k.isoformat() for k in keys)}; "
+            "snapshot assets cannot be backfilled into the past"
+        )
+    return today

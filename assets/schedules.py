@@ -13,7 +13,7 @@ if TYPE_CHECKING:
         UnresolvedAssetJobDefinition,
     )
 
-from .partitions import PARTITIONS_BY_PERIOD, latest_published_key
+from .partitions import PARTITIONS_BY_PERIOD, latest_published_key, snapshot_partitions
 
 SCHEDULE_CRONS = {"day": "0 3 * * *", "week": "0 3 * * 2", "month": "0 3 2 * *"}
 JOB_NAMES = {"day": "daily_job", "week": "weekly_job", "month": "monthly_job"}
@@ -60,3 +60,23 @@ def period_schedule(period: str, job: "UnresolvedAssetJobDefinition") -> dg.Sche
 
 jobs = {period: period_job(period) for period in JOB_NAMES}
 schedules = [period_schedule(period, job) for period, job in jobs.items()]
+
+
+snapshot_job = dg.define_asset_job(
+    name="snapshot_job",
+    selection=dg.AssetSelection.tag("period", "snapshot") | dg.AssetSelection.groups(*MODEL_GROUPS),
+    partitions_def=snapshot_partitions,
+    description="Observe every snapshot vendor (no history) today, then rebuild the models.",
+)
+
+
+@dg.schedule(
+    job=snapshot_job,
+    cron_schedule="0 3 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Nightly: today's snapshot of the vendors that keep no history.",
+)
+def snapshot_schedule(context: dg.ScheduleEvaluationContext):
+    key = context.scheduled_execution_time.date().isoformat()
+    return dg.RunRequest(run_key=f"snapshot:{key}", partition_key=key)

@@ -1,0 +1,75 @@
+"""What every vendor's ingest asset shares: asset keys per table, the load-then-fail rule.
+
+A vendor asset module only chooses its source, partitions and tags; keys, pool, kinds
+and the handling of a source stopped early by its vendor are the same for all of them.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+import dlt
+from dagster_dlt import DagsterDltResource, DagsterDltTranslator
+from dagster_dlt.translator import DltResourceTranslatorData
+
+from pipelines.report import RunReport
+
+POOL = "duckdb_writer"
+
+
+class RawTableTranslator(DagsterDltTranslator):
+    """Asset key = the DuckDB table (`[dataset, table]`); no invented upstream assets."""
+
+    def __init__(self, dataset: str, group: str, tags: dict[str, str], description: str) -> None:
+        self.dataset, self.group, self.tags, self.description = dataset, group, tags, description
+
+    def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
+        spec = super().get_asset_spec(data)
+        return spec.replace_attributes(
+            key=dg.AssetKey([self.dataset, data.resource.name]),
+            deps=[],
+            group_name=self.group,
+            description=self.description,
+            tags={**spec.tags, **self.tags},
+            kinds={"dlt", "duckdb"},
+        ).merge_attributes(metadata={"dagster/table_name": f"{self.dataset}.{data.resource.name}"})
+
+
+def run_dlt_source(
+    context: dg.AssetExecutionContext,
+    dlt_resource: DagsterDltResource,
+    source: Any,
+    pipeline: dlt.Pipeline,
+    report: RunReport,
+) -> Iterator[dg.MaterializeResult]:
+    """Load what the source yields; then fail loudly if the vendor stopped it early.
+
+    Complete slices loaded before a quota hit or an expired key stay in the warehouse;
+    the run still fails (with what landed in the failure's metadata), so the partition
+    is not marked done and a re-run merges the rest without duplicates.
+    """
+    results = list(
+        dlt_resource.run(
+            context=context, dlt_source=source, dlt_pipeline=pipeline, loader_file_format="parquet"
+        )
+    )
+    meta = report.as_metadata()
+    where = context.partition_key_range if context.has_partition_key_range else "snapshot"
+    context.log.info(f"{where}: {meta}")
+    if report.stopped_by is not None:
+        raise dg.Failure(
+            description=f"{report.stopped_by}. Rows of complete slices loaded and kept: "
+            f"{meta['rows_fetched']}; re-run the partition(s) to complete them.",
+            metadata=meta,
+        )
+    if not report.rows:
+        raise dg.Failure(
+            description="the vendor returned no rows for any requested slice "
+            f"({len(report.empty_slices)} empty, e.g. {report.empty_slices[:3]}); "
+            "the period may not be published yet: retry later",
+            metadata=meta,
+        )
+    for result in results:
+        yield dg.MaterializeResult(
+            asset_key=result.asset_key, metadata={**(result.metadata or {}), **meta}
+        )
