@@ -369,6 +369,9 @@ class World:
             c.category_id: tuple(p for p in self.products if p.category == c)
             for c in self.categories
         }
+        self._creators_by_handle = {
+            key: c for c in self.creators for key in (c.unique_id, c.sec_uid)
+        }
         self._creators_by_region = {
             r: tuple(c for c in self.creators if c.region == r) for r in self.regions
         }
@@ -411,6 +414,17 @@ class World:
             ),
             None,
         )
+
+    def creator(self, handle_or_sec_uid: str) -> Creator | None:
+        """A creator by @handle (`unique_id`) or `sec_uid`, as vendors look them up."""
+        return self._creators_by_handle.get(handle_or_sec_uid)
+
+    def videos_between(
+        self, start: date, end: date, region: str | None = None
+    ) -> tuple[Video, ...]:
+        """Videos published on UTC days in [start, end), oldest first: what queries scan."""
+        days = (date.fromordinal(n) for n in range(start.toordinal(), end.toordinal()))
+        return tuple(v for day in days for v in self.videos_published_on(day, region))
 
     def ranking(
         self,

@@ -225,3 +225,16 @@ def test_ids_do_not_depend_on_the_process_hash_seed(world: World) -> None:
         cwd=Path(__file__).parents[2],
     )
     assert int(result.stdout) == world.videos_published_on(DAY, "DE")[0].video_id
+
+
+def test_creators_are_found_by_handle_or_sec_uid_and_videos_by_window() -> None:
+    world = World()
+    creator = world.creators[3]
+    assert world.creator(creator.unique_id) is creator
+    assert world.creator(creator.sec_uid) is creator
+    assert world.creator("nobody-here") is None
+    videos = world.videos_between(date(2026, 3, 1), date(2026, 3, 3), "US")
+    assert len(videos) == len(world.videos_published_on(date(2026, 3, 1), "US")) + len(
+        world.videos_published_on(date(2026, 3, 2), "US")
+    )
+    assert [v.create_time for v in videos] == sorted(v.create_time for v in videos)
