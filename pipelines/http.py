@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import httpx
 
@@ -51,12 +51,27 @@ _REQUEST_ID_HEADERS = ("x-request-id", "request-id")
 EnvelopeCheck = Callable[[Any], "tuple[int, str] | None"]
 
 
+class AuthProvider(Protocol):
+    """Credentials that change during a run (an OAuth access token), instead of a static key.
+
+    `header()` is asked before every attempt (it may fetch or refresh a token);
+    `invalidate()` is called once when the vendor answers 401/403, and the request is then
+    sent once more with a fresh `header()`.
+    """
+
+    def header(self) -> str: ...
+
+    def invalidate(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class VendorProfile:
     """The HTTP facts of one vendor, taken from its seed document."""
 
     name: str
-    auth: Literal["bearer", "query"] = "bearer"
+    # "none": no credential on the request itself (an OAuth token endpoint, or the client's
+    # `auth_provider` supplies the Authorization header).
+    auth: Literal["bearer", "query", "none"] = "bearer"
     token_param: str = "token"
     auth_statuses: frozenset[int] = frozenset({401, 403})
     quota_statuses: frozenset[int] = frozenset({402})
@@ -65,6 +80,11 @@ class VendorProfile:
     credits_per_request: float = 0.0
     cost_header: str | None = None
     envelope_error: EnvelopeCheck | None = None
+    # Extra detail of an error body (e.g. which field failed validation), appended to the message.
+    error_detail: Callable[[Any], str | None] | None = None
+    # (status, body) -> True when a 4xx still carries usable data (EnsembleData's own client
+    # returns a 4xx body holding `data` as a result): it is then answered as a success.
+    data_on_error: Callable[[int, Any], bool] | None = None
 
     @property
     def key_setting(self) -> str:
@@ -192,12 +212,14 @@ class VendorClient:
         stats: RequestStats | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        auth_provider: AuthProvider | None = None,
     ) -> None:
         self.profile = profile
         self.settings = settings or ClientSettings()
         self.stats = stats if stats is not None else RequestStats()
+        self._auth_provider = auth_provider
         secret = api_key if isinstance(api_key, Secret) else Secret(api_key or "")
-        if not secret:
+        if not secret and profile.auth != "none" and auth_provider is None:
             raise AuthError(
                 profile.name,
                 "no API key is configured",
@@ -214,7 +236,7 @@ class VendorClient:
         self._sleep = sleep
         self._limiter = _RateLimiter(self.settings.requests_per_second)
         headers = {"Accept": "application/json", "User-Agent": "tiktok-trends-warehouse/0.1"}
-        if profile.auth == "bearer":
+        if profile.auth == "bearer" and auth_provider is None:
             headers["Authorization"] = f"Bearer {secret.reveal()}"
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
@@ -252,8 +274,32 @@ class VendorClient:
         *,
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
+        form: Mapping[str, str] | None = None,
     ) -> VendorResponse:
-        """Send one logical request, retrying transient failures; raise a VendorError."""
+        """Send one logical request, retrying transient failures; raise a VendorError.
+
+        With an `auth_provider`, a 401/403 invalidates its credential and the request is
+        sent once more (a token expired or revoked early); a second refusal is raised.
+        """
+        try:
+            return self._send(method, path, params, json_body, form)
+        except AuthError as exc:
+            # only a refusal of this request; the provider's own failure (e.g. a token
+            # endpoint rejecting the client credentials) is final
+            if self._auth_provider is None or exc.endpoint != f"{method} {path}":
+                raise
+            logger.warning("%s %s: credential refused, refreshing it once", method, path)
+            self._auth_provider.invalidate()
+            return self._send(method, path, params, json_body, form)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        form: Mapping[str, str] | None,
+    ) -> VendorResponse:
         query = dict(params or {})
         if self.profile.auth == "query":
             query[self.profile.token_param] = self._secret.reveal()
@@ -263,7 +309,14 @@ class VendorClient:
             self._limiter.wait()
             retry_after: float | None = None
             try:
-                response = self._http.request(method, path, params=query, json=json_body)
+                headers = (
+                    {"Authorization": self._auth_provider.header()}
+                    if self._auth_provider is not None
+                    else None
+                )
+                response = self._http.request(
+                    method, path, params=query, json=json_body, data=form, headers=headers
+                )
             except httpx.TimeoutException as exc:
                 self.stats.record("timeout")
                 failure: VendorError = ServerError(
@@ -317,12 +370,20 @@ class VendorClient:
             (response.headers[h] for h in _REQUEST_ID_HEADERS if h in response.headers), None
         )
         message = _first_text(body, _MESSAGE_PATHS) or response.reason_phrase or "no message"
+        if status >= 300 and profile.error_detail and (detail := profile.error_detail(body)):
+            message = f"{message} ({detail})"
         if status < 300 and decode_error is None and profile.envelope_error:
             envelope = profile.envelope_error(body)
             if envelope is not None:
                 status, message = envelope
+        ok = status < 300 or (
+            status < 500
+            and decode_error is None
+            and profile.data_on_error is not None
+            and profile.data_on_error(status, body)
+        )
         credits = 0.0
-        if status < 300 and decode_error is None:
+        if ok and decode_error is None:
             credits = profile.credits_per_request
             if profile.cost_header and profile.cost_header in response.headers:
                 try:
@@ -332,7 +393,7 @@ class VendorClient:
         self.stats.record(str(status), credits)
         kwargs = {"endpoint": endpoint, "status": status, "request_id": request_id}
         lowered = message.lower()
-        if status < 300:
+        if ok:
             if decode_error is not None:
                 failure = MalformedResponse(
                     profile.name,

@@ -13,7 +13,7 @@ import random
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, cast
 
 Fault = Literal["429", "500", "503", "slow", "truncated"]
@@ -47,9 +47,14 @@ class FaultConfig:
     script: tuple[str, ...] = ()  # SCRIPT_STEPS for the next requests, before random faults
     seed: int = 0
     max_consecutive_faults: int = 3
+    # Vendor-specific knobs (a JSON object) that the vendor's handlers read from the request.
+    options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "script", tuple(self.script))
+        if not isinstance(self.options, dict) or not all(isinstance(k, str) for k in self.options):
+            raise ValueError("options must be a JSON object of vendor-specific knobs")
+        object.__setattr__(self, "options", dict(self.options))
         rates = [self.rate_429, self.rate_500, self.rate_503, self.rate_slow, self.rate_truncated]
         for rate in rates:
             if not _is_number(rate) or not 0.0 <= rate <= 1.0:
@@ -92,6 +97,9 @@ class FaultInjector:
         self._script = deque(config.script)
         self._consecutive: dict[str, int] = {}
         self._billed = 0
+        # Scratch space for a vendor's stateful behaviours (e.g. rows inserted mid-crawl);
+        # it starts empty with every new FaultConfig.
+        self.state: dict[str, Any] = {}
 
     def draw(self, request_key: str) -> Decision | None:
         """The fault for this request; `request_key` identifies "the same request" on retry."""

@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from simulator import keyapi
+from simulator import ensembledata, influtics, keyapi, tiktok_research, trendtrack
 from simulator.faults import FaultConfig, FaultInjector, apply_drift
 from simulator.vendor import ErrorKind, Request, Vendor
 from simulator.world import DEFAULT_SEED, World
@@ -36,7 +36,13 @@ from simulator.world import DEFAULT_SEED, World
 logger = logging.getLogger(__name__)
 
 # The vendors every Simulator mounts. A new vendor is one module exposing VENDOR, added here.
-VENDORS: tuple[Vendor, ...] = (keyapi.VENDOR,)
+VENDORS: tuple[Vendor, ...] = (
+    keyapi.VENDOR,
+    influtics.VENDOR,
+    trendtrack.VENDOR,
+    ensembledata.VENDOR,
+    tiktok_research.VENDOR,
+)
 VENDOR_NAMES = ("keyapi", "tiktok_research", "trendtrack", "influtics", "ensembledata")
 DEFAULT_API_KEYS: dict[str, str] = {name: f"sim-{name}-key" for name in VENDOR_NAMES}
 HOST = "127.0.0.1"
@@ -258,18 +264,32 @@ class Simulator:
             return vendor_error(_FAULT_ERRORS[fault], retry), fault, 0
 
         request = Request(
-            method, path, path_params, query, headers, body, request_id, self.clock(), self.world
+            method,
+            path,
+            path_params,
+            query,
+            headers,
+            body,
+            request_id,
+            self.clock(),
+            self.world,
+            injector.config.options,
+            injector.state,
         )
         try:
-            status, payload = route.handler(request)
+            status, payload, *extra = route.handler(request)
         except Exception:
             logger.exception("simulator handler %s %s failed", vendor.name, path)
             return vendor_error("internal"), fault, 0
+        reply_headers = dict(extra[0]) if extra else {}
         credits = 0
         if status == 200:
             if route.cost:
                 injector.charge()
                 credits = route.cost
+                if vendor.cost_header:
+                    credits = int(reply_headers.get(vendor.cost_header, credits))
+                    reply_headers[vendor.cost_header] = str(credits)
             if injector.config.drift is not None:
                 apply_drift(
                     route.items(payload),
@@ -277,7 +297,7 @@ class Simulator:
                     route.drop_field,
                     route.retype_field,
                 )
-        reply = _json_reply(status, payload)
+        reply = _json_reply(status, payload, list(reply_headers.items()))
         if fault == "slow":
             time.sleep(injector.config.slow_seconds)
         elif fault == "truncated":
@@ -319,6 +339,8 @@ def _auth_error(
     vendor: Vendor, headers: Message, query: dict[str, str], key: str
 ) -> ErrorKind | None:
     """Check the vendor's credential: a bearer header, or a token query parameter."""
+    if vendor.auth == "none":
+        return None  # the vendor authenticates in its handlers
     if vendor.auth == "query":
         presented = query.get(vendor.token_param, "")
     else:

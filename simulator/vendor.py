@@ -8,7 +8,7 @@ vendor's `error` builder so each vendor's 401 / 429 / quota bodies follow its ow
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
 from typing import Any, Literal
@@ -40,9 +40,12 @@ class Request:
     request_id: str  # a fresh uuid4, for vendors that echo one
     now: datetime  # the simulator's clock: what is published yet
     world: World
+    options: Mapping[str, Any] = field(default_factory=dict)  # FaultConfig.options
+    state: dict[str, Any] = field(default_factory=dict)  # per-vendor scratch, reset with faults
 
 
-Handler = Callable[[Request], tuple[int, Any]]
+# (status, body) or (status, body, extra response headers), e.g. a per-request cost header.
+Handler = Callable[[Request], tuple[int, Any] | tuple[int, Any, Mapping[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -65,8 +68,12 @@ class Vendor:
     routes: Mapping[tuple[str, str], Route]
     # (kind, request_id) -> (status, body) in the vendor's own error format.
     error: Callable[[ErrorKind, str], tuple[int, Any]]
-    auth: Literal["bearer", "query"] = "bearer"  # Authorization header or a query parameter
+    auth: Literal["bearer", "query", "none"] = "bearer"  # header, query parameter, or
+    # "none": the vendor's handlers check credentials themselves (OAuth access tokens)
     token_param: str = "token"  # the query parameter holding the key when auth == "query"
+    # A response header stating the credits a billable 200 spent (EnsembleData `units_charged`);
+    # the route's `cost` unless the handler's own headers state it (a cost that varies per call).
+    cost_header: str | None = None
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         """The route for a request and its path parameters, or None."""

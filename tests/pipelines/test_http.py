@@ -229,3 +229,60 @@ def test_parse_retry_after_accepts_seconds_and_http_dates():
     assert parse_retry_after(None) is None
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
     assert parse_retry_after("garbage") is None
+
+
+class _Tokens:
+    """An AuthProvider handing out tok-1, tok-2, ...; `invalidate` forces the next one."""
+
+    def __init__(self) -> None:
+        self.issued, self.current = 0, None
+
+    def header(self) -> str:
+        if self.current is None:
+            self.issued += 1
+            self.current = f"tok-{self.issued}"
+        return f"Bearer {self.current}"
+
+    def invalidate(self) -> None:
+        self.current = None
+
+
+def test_auth_provider_header_is_used_and_a_401_refreshes_it_once():
+    tokens = _Tokens()
+    seen: list[httpx.Request] = []
+    queue = [httpx.Response(401, json={"message": "expired"}), ok([1]), ok([2])]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return queue.pop(0)
+
+    profile = VendorProfile(name="acme", auth="none")
+    client = VendorClient(
+        profile, "http://vendor.test", None, FAST,
+        transport=httpx.MockTransport(handler), auth_provider=tokens,
+    )  # fmt: skip
+    assert client.get("/x").body["data"] == [1]
+    assert client.get("/y").body["data"] == [2]
+    assert [r.headers["authorization"] for r in seen] == [
+        "Bearer tok-1", "Bearer tok-2", "Bearer tok-2"
+    ]  # fmt: skip
+
+
+def test_auth_provider_refused_twice_raises_auth_error():
+    tokens = _Tokens()
+    refused = httpx.Response(401, json={"message": "nope"})
+    client = VendorClient(
+        VendorProfile(name="acme", auth="none"), "http://vendor.test", None, FAST,
+        transport=httpx.MockTransport(lambda r: refused), auth_provider=tokens,
+    )  # fmt: skip
+    with pytest.raises(AuthError):
+        client.get("/x")
+    assert tokens.issued == 2
+
+
+def test_auth_none_sends_no_credential_and_form_bodies_are_encoded():
+    client, seen = client_for([ok()], profile=VendorProfile(name="acme", auth="none"))
+    client.request("POST", "/token", form={"grant_type": "client_credentials", "a": "b c"})
+    assert "authorization" not in seen[0].headers
+    assert seen[0].content == b"grant_type=client_credentials&a=b+c"
+    assert seen[0].headers["content-type"] == "application/x-www-form-urlencoded"
