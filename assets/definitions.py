@@ -9,15 +9,35 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dlt import DagsterDltResource
 
+from .ensembledata import ensembledata_assets
+from .influtics import influtics_assets
 from .keyapi import keyapi_assets
 from .resources import WarehouseResource, WatchlistResource
-from .schedules import jobs, models_job, schedules, snapshot_job, snapshot_schedule
+from .schedules import (
+    jobs,
+    models_job,
+    schedules,
+    snapshot_job,
+    snapshot_schedule,
+    tiktok_research_job,
+    tiktok_research_schedule,
+)
+from .tiktok_research import tiktok_research_asset_checks, tiktok_research_assets
+from .trendtrack import trendtrack_asset_checks, trendtrack_assets
 from .warehouse import model_assets
 
 defs = dg.Definitions(
-    assets=[*keyapi_assets, *model_assets()],
-    jobs=[*jobs.values(), snapshot_job, models_job],
-    schedules=[*schedules, snapshot_schedule],
+    assets=[
+        *keyapi_assets,
+        *influtics_assets,
+        *trendtrack_assets,
+        *ensembledata_assets,
+        *tiktok_research_assets,
+        *model_assets(),
+    ],
+    asset_checks=[*trendtrack_asset_checks, *tiktok_research_asset_checks],
+    jobs=[*jobs.values(), snapshot_job, models_job, tiktok_research_job],
+    schedules=[*schedules, snapshot_schedule, tiktok_research_schedule],
     resources={
         "dlt": DagsterDltResource(),
         "warehouse": WarehouseResource(),

@@ -4,6 +4,7 @@ Each schedule targets the newest period the vendor has published (see
 `latest_published_key`): daily at 03:00 UTC, weekly on Tuesdays, monthly on the 2nd.
 """
 
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -13,7 +14,14 @@ if TYPE_CHECKING:
         UnresolvedAssetJobDefinition,
     )
 
-from .partitions import PARTITIONS_BY_PERIOD, latest_published_key, snapshot_partitions
+from pipelines.watchlist import load_watchlist
+
+from .partitions import (
+    PARTITIONS_BY_PERIOD,
+    daily_partitions,
+    latest_published_key,
+    snapshot_partitions,
+)
 
 SCHEDULE_CRONS = {"day": "0 3 * * *", "week": "0 3 * * 2", "month": "0 3 2 * *"}
 JOB_NAMES = {"day": "daily_job", "week": "weekly_job", "month": "monthly_job"}
@@ -80,3 +88,40 @@ snapshot_job = dg.define_asset_job(
 def snapshot_schedule(context: dg.ScheduleEvaluationContext):
     key = context.scheduled_execution_time.date().isoformat()
     return dg.RunRequest(run_key=f"snapshot:{key}", partition_key=key)
+
+
+# TikTok Research: its own job because the nightly run is a partition RANGE, not one day.
+# Counts keep growing after publication, so each night re-queries the last `lookback_days`
+# (watchlist) publish days in one run; the assets are tagged without `period` so they stay
+# out of `daily_job`, which asks for one day.
+tiktok_research_job = dg.define_asset_job(
+    name="tiktok_research_job",
+    selection=dg.AssetSelection.groups("tiktok_research") | dg.AssetSelection.groups(*MODEL_GROUPS),
+    partitions_def=daily_partitions,
+    description="Re-query the TikTok Research API for a range of publish days (replacing "
+    "them with fresher counts), then rebuild the models.",
+)
+
+
+@dg.schedule(
+    job=tiktok_research_job,
+    cron_schedule="30 3 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Nightly: the newest published day and the `lookback_days` - 1 before it.",
+)
+def tiktok_research_schedule(context: dg.ScheduleEvaluationContext):
+    newest = latest_published_key(daily_partitions, context.scheduled_execution_time)
+    if newest is None:
+        return dg.SkipReason("no published partition yet")
+    lookback = load_watchlist().tiktok_research.lookback_days
+    first = max(
+        date.fromisoformat(newest) - timedelta(days=lookback - 1), daily_partitions.start.date()
+    )
+    return dg.RunRequest(
+        run_key=f"tiktok_research:{newest}",
+        tags={
+            "dagster/asset_partition_range_start": first.isoformat(),
+            "dagster/asset_partition_range_end": newest,
+        },
+    )

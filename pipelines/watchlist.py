@@ -13,7 +13,11 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .ensembledata import EnsembleDataWatch
 from .errors import ConfigError
+from .influtics import InfluticsWatch
+from .tiktok_research import ResearchWatch
+from .trendtrack import TrendtrackWatch
 
 DEFAULT_WATCHLIST_PATH = "watchlist.yaml"
 
@@ -52,6 +56,10 @@ class KeyApiWatch(_Strict):
 
 class Watchlist(_Strict):
     keyapi: KeyApiWatch = KeyApiWatch()
+    influtics: InfluticsWatch = InfluticsWatch()
+    trendtrack: TrendtrackWatch = TrendtrackWatch()
+    ensembledata: EnsembleDataWatch = EnsembleDataWatch()
+    tiktok_research: ResearchWatch = ResearchWatch()
 
 
 def watchlist_path() -> Path:

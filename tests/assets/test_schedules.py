@@ -21,6 +21,7 @@ from assets.schedules import JOB_NAMES, jobs, schedules
         ("weekly_schedule", datetime(2026, 11, 23, 3, tzinfo=UTC), "2026-11-09"),
         ("monthly_schedule", datetime(2026, 12, 2, 3, tzinfo=UTC), "2026-11-01"),
         ("monthly_schedule", datetime(2026, 1, 2, 3, tzinfo=UTC), "2025-12-01"),
+        ("snapshot_schedule", datetime(2026, 11, 23, 3, tzinfo=UTC), "2026-11-23"),
     ],
 )
 def test_schedule_targets_the_newest_published_period(schedule, at, key):

@@ -1,0 +1,196 @@
+"""EnsembleData ingest: one snapshot multi-asset (an asset per table) and its checks.
+
+Every endpoint family (hashtag, keyword, creator, post, comment, follow, music) feeds the same
+tables (one `videos` table keyed by `aweme_id`, one stats snapshot), and all of them share one
+daily units budget, so they are one dlt source run: splitting the families into separate runs
+would let two runs race for the same budget and write the same tables. The run's metadata
+breaks requests and units down per endpoint, and rows per table.
+
+The vendor keeps no history: the asset uses `snapshot_partitions` and refuses any day but
+today (`require_current_snapshot`); tagged `period: snapshot`, it runs nightly in
+`snapshot_job`. Checks run in the same step with SQL after the load: keys unique and not
+null in every table, the units budget respected, and today's statistics snapshot present.
+"""
+
+# No `from __future__ import annotations`: Dagster inspects the `context` annotation as a type.
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import dlt
+import duckdb
+from dagster_dlt import DagsterDltResource, build_dlt_asset_specs
+
+from pipelines.ensembledata import KEYS, TABLES, EnsembleDataReport, ensembledata_source
+
+from .ingest import POOL, RawTableTranslator, run_dlt_source
+from .partitions import require_current_snapshot, snapshot_partitions
+from .resources import WarehouseResource, WatchlistResource
+
+DATASET = "raw_ensembledata"
+GROUP = "ensembledata"
+PIPELINE_NAME = "ensembledata_tiktok"
+TAGS = {"vendor": "ensembledata", "period": "snapshot"}
+STATS_TABLE = "video_stats"
+# Nightly at 03:00 UTC: warn after a missed night (plus two hours of slack), fail after two.
+FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=50), warn_window=timedelta(hours=26)
+)
+
+_DESCRIPTIONS = {
+    "videos": "EnsembleData TikTok posts (aweme objects), one row per aweme_id (the 19-digit "
+    "TikTok id) with author and music ids; latest pull wins.",
+    "video_stats": "Statistics snapshot per (aweme_id, observed_on): plays, likes, comments, "
+    "shares, saves. A same-day re-pull replaces; the next day appends: view velocity.",
+    "video_hashtags": "Hashtags of each post (`text_extra`), one row per (aweme_id, position).",
+    "users": "TikTok accounts seen as authors, watched creators, commenters, followers.",
+    "user_stats": "Creator info snapshot per (uid, observed_on): followers, followings, posts, "
+    "likes, region, bio, verified.",
+    "music": "Sounds used by the posts (posts without a music object have none).",
+    "music_stats": "Watched sound snapshot per (music_id, observed_on): posts using it.",
+    "comments": "Comments of the watched posts, one row per comment id.",
+    "follows": "Followers / followings of watched creators; each day's pull replaces the list.",
+    "search_hits": "Which watch entry (hashtag, keyword, creator, music) found which post, "
+    "and where, per observation day.",
+}
+
+
+def _key(table: str) -> dg.AssetKey:
+    return dg.AssetKey([DATASET, table])
+
+
+def _asset_specs() -> list[dg.AssetSpec]:
+    translator = RawTableTranslator(DATASET, GROUP, TAGS, "")
+    specs = build_dlt_asset_specs(
+        ensembledata_source(),
+        dlt.pipeline(pipeline_name=PIPELINE_NAME, destination="duckdb", dataset_name=DATASET),
+        translator,
+    )
+    return [
+        s.replace_attributes(description=_DESCRIPTIONS[s.key.path[-1]], freshness_policy=FRESHNESS)
+        for s in specs
+    ]
+
+
+def _check_specs() -> list[dg.AssetCheckSpec]:
+    specs = []
+    for table in TABLES:
+        columns = ", ".join(KEYS[table][0])
+        specs.append(
+            dg.AssetCheckSpec(
+                "unique_key", asset=_key(table), description=f"no two rows share ({columns})"
+            )
+        )
+        specs.append(
+            dg.AssetCheckSpec(
+                "key_not_null", asset=_key(table), description=f"({columns}) is never null"
+            )
+        )
+    specs.append(
+        dg.AssetCheckSpec(
+            "budget_respected",
+            asset=_key(STATS_TABLE),
+            description="units used today (earlier runs + this run) stay within "
+            "ensembledata.daily_units_budget",
+        )
+    )
+    specs.append(
+        dg.AssetCheckSpec(
+            "observed_today",
+            asset=_key(STATS_TABLE),
+            description="the newest statistics snapshot is at most a day old",
+        )
+    )
+    return specs
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> object:
+    return con.execute(sql).fetchall()[0][0]
+
+
+def _checks(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, report: EnsembleDataReport
+) -> Iterator[dg.AssetCheckResult]:
+    """Results of the selected checks, computed on the warehouse after the load."""
+    selected = context.selected_asset_check_keys
+    with warehouse.connect(read_only=True) as con:
+        present = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = ?",
+                [DATASET],
+            ).fetchall()
+        }
+        for table in TABLES:
+            columns = KEYS[table][0]
+            dupes = nulls = 0
+            if table in present:
+                dupes = _scalar(
+                    con,
+                    f"select count(*) from (select {', '.join(columns)} from {DATASET}.{table} "
+                    "group by all having count(*) > 1)",
+                )
+                nulls = _scalar(
+                    con,
+                    f"select count(*) from {DATASET}.{table} where "
+                    + " or ".join(f"{c} is null" for c in columns),
+                )
+            for name, bad in (("unique_key", dupes), ("key_not_null", nulls)):
+                if dg.AssetCheckKey(_key(table), name) in selected:
+                    yield dg.AssetCheckResult(
+                        check_name=name,
+                        asset_key=_key(table),
+                        passed=bad == 0,
+                        metadata={"offending_rows": bad},
+                    )
+        newest = None
+        if STATS_TABLE in present:
+            newest = _scalar(con, f"select max(observed_on) from {DATASET}.{STATS_TABLE}")
+    used = report.units_used_before + report.units_spent
+    budget = report.units_budget
+    if dg.AssetCheckKey(_key(STATS_TABLE), "budget_respected") in selected:
+        yield dg.AssetCheckResult(
+            check_name="budget_respected",
+            asset_key=_key(STATS_TABLE),
+            passed=budget is None or used <= budget,
+            metadata={
+                "units_used_today": used,
+                "units_spent_by_run": report.units_spent,
+                "units_budget": budget if budget is not None else "none",
+            },
+        )
+    today = datetime.now(UTC).date()
+    if dg.AssetCheckKey(_key(STATS_TABLE), "observed_today") in selected:
+        yield dg.AssetCheckResult(
+            check_name="observed_today",
+            asset_key=_key(STATS_TABLE),
+            passed=newest is not None and today - newest <= timedelta(days=1),
+            metadata={"newest_observation": str(newest), "today": str(today)},
+        )
+
+
+@dg.multi_asset(
+    name=PIPELINE_NAME,
+    specs=_asset_specs(),
+    check_specs=_check_specs(),
+    partitions_def=snapshot_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=POOL,
+)
+def ensembledata_tiktok(
+    context: dg.AssetExecutionContext,
+    dlt: DagsterDltResource,
+    warehouse: WarehouseResource,
+    watchlist: WatchlistResource,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """Today's snapshot of the watchlist's EnsembleData section; a past day fails first."""
+    day = require_current_snapshot(context)
+    watch = watchlist.load().ensembledata
+    report = EnsembleDataReport()
+    source = ensembledata_source(watch=watch, observed_on=day, report=report)
+    pipeline = warehouse.dlt_pipeline(PIPELINE_NAME, DATASET)
+    yield from run_dlt_source(context, dlt, source, pipeline, report)
+    yield from _checks(context, warehouse, report)
+
+
+ensembledata_assets = [ensembledata_tiktok]

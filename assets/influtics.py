@@ -1,0 +1,196 @@
+"""Influtics ingest assets: tracked videos, their stats points and the quarantine.
+
+One crawl of `GET /v1/videos/stats` feeds three tables in `raw_influtics`, so they are one
+multi-asset (one dlt pipeline, one run, pool `duckdb_writer`). Influtics keeps no history:
+the asset is partitioned by observation day (`snapshot_partitions`), runs nightly in
+`snapshot_job`, and refuses any partition but today's. Its checks run in the same step,
+with SQL against the warehouse after the load: unique keys, not-null ids, and a warning
+when the load quarantined stats entries; a freshness policy warns when a night was missed.
+"""
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import dagster as dg
+import dlt
+from dagster_dlt import DagsterDltResource, build_dlt_asset_specs
+
+from pipelines.influtics import (
+    POINTS_TABLE,
+    QUARANTINE_TABLE,
+    VIDEOS_TABLE,
+    InfluticsReport,
+    influtics_source,
+)
+
+from .ingest import POOL, RawTableTranslator, run_dlt_source
+from .partitions import require_current_snapshot, snapshot_partitions
+from .resources import WarehouseResource, WatchlistResource
+
+DATASET = "raw_influtics"
+PIPELINE_NAME = "influtics_video_stats"
+TAGS = {"vendor": "influtics", "period": "snapshot"}
+# Nightly at 03:00 UTC: warn after a missed night (plus two hours of slack), fail after two.
+# A FreshnessPolicy, not `build_last_update_freshness_checks` (superseded in Dagster 1.13):
+# the daemon evaluates it without a sensor.
+FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=50), warn_window=timedelta(hours=26)
+)
+KEYS = {table: dg.AssetKey([DATASET, table]) for table in (VIDEOS_TABLE, POINTS_TABLE)}
+KEYS[QUARANTINE_TABLE] = dg.AssetKey([DATASET, QUARANTINE_TABLE])
+
+_DESCRIPTIONS = {
+    VIDEOS_TABLE: "Influtics tracked videos: one row per video with its latest totals, "
+    "engagement rate, CPM and timestamps (external_video_id = the TikTok id).",
+    POINTS_TABLE: "Influtics stats history in long form: one row per "
+    "(video_id, metric, observed_at); overlapping pulls merge, never duplicate.",
+    QUARANTINE_TABLE: "Influtics stats entries that could not be typed (impossible dates, "
+    "non-numeric values), with the raw text, the reason and the load that saw them last.",
+}
+
+# (check name, table, SQL counting offending rows, description)
+_SQL_CHECKS: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "unique_video_id",
+        VIDEOS_TABLE,
+        "select count(*) from (select video_id from {t} group by 1 having count(*) > 1)",
+        "Each tracked video has one row.",
+    ),
+    (
+        "not_null_ids",
+        VIDEOS_TABLE,
+        "select count(*) from {t} where video_id is null "
+        "or (platform = 'TikTok' and external_video_id is null)",
+        "Every row has the vendor's UUID and, for TikTok, the TikTok video id.",
+    ),
+    (
+        "unique_point_key",
+        POINTS_TABLE,
+        "select count(*) from (select video_id, metric, observed_at from {t} "
+        "group by all having count(*) > 1)",
+        "One value per (video_id, metric, observed_at): re-pulls merge.",
+    ),
+    (
+        "not_null_ids",
+        POINTS_TABLE,
+        "select count(*) from {t} where video_id is null or metric is null or observed_at is null",
+        "Every point names its video, metric and instant.",
+    ),
+)
+QUARANTINE_CHECK = "no_quarantined_entries"
+
+
+def _check_specs() -> list[dg.AssetCheckSpec]:
+    specs = [
+        dg.AssetCheckSpec(name, asset=KEYS[table], description=description)
+        for name, table, _, description in _SQL_CHECKS
+    ]
+    specs.append(
+        dg.AssetCheckSpec(
+            QUARANTINE_CHECK,
+            asset=KEYS[QUARANTINE_TABLE],
+            description="Warns when this load set stats entries aside (bad timestamps or "
+            "values); the rows are in raw_influtics.stats_quarantine with their reason.",
+        )
+    )
+    return specs
+
+
+def _asset_specs() -> list[dg.AssetSpec]:
+    translator = RawTableTranslator(DATASET, "influtics", TAGS, "")
+    specs = build_dlt_asset_specs(
+        influtics_source(),
+        dlt.pipeline(pipeline_name=PIPELINE_NAME, destination="duckdb", dataset_name=DATASET),
+        translator,
+    )
+    return [
+        s.replace_attributes(description=_DESCRIPTIONS[s.key.path[-1]], freshness_policy=FRESHNESS)
+        for s in specs
+    ]
+
+
+def _table_exists(con, table: str) -> bool:  # type: ignore[no-untyped-def]
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [DATASET, table],
+    ).fetchall()
+    return found[0][0] > 0
+
+
+def _checks(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, load_ids: list[str]
+) -> Iterator[dg.AssetCheckResult]:
+    """Check results for the selected checks, computed on the warehouse after the load."""
+    selected = context.selected_asset_check_keys
+    with warehouse.connect() as con:
+        for name, table, sql, _ in _SQL_CHECKS:
+            if dg.AssetCheckKey(KEYS[table], name) not in selected:
+                continue
+            bad = 0
+            if _table_exists(con, table):
+                bad = con.execute(sql.format(t=f"{DATASET}.{table}")).fetchall()[0][0]
+            yield dg.AssetCheckResult(
+                check_name=name,
+                asset_key=KEYS[table],
+                passed=bad == 0,
+                metadata={"offending_rows": bad},
+            )
+        if dg.AssetCheckKey(KEYS[QUARANTINE_TABLE], QUARANTINE_CHECK) not in selected:
+            return
+        reasons: list[tuple[str, int]] = []
+        if _table_exists(con, QUARANTINE_TABLE) and load_ids:
+            marks = ", ".join("?" for _ in load_ids)
+            reasons = con.execute(
+                f"select reason, count(*) from {DATASET}.{QUARANTINE_TABLE} "
+                f"where _dlt_load_id in ({marks}) group by 1 order by 2 desc, 1",
+                load_ids,
+            ).fetchall()
+        total = sum(n for _, n in reasons)
+        yield dg.AssetCheckResult(
+            check_name=QUARANTINE_CHECK,
+            asset_key=KEYS[QUARANTINE_TABLE],
+            passed=total == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=f"{total} stats entries quarantined by this load"
+            if total
+            else "nothing quarantined",
+            metadata={
+                "quarantined": total,
+                "reasons": ", ".join(f"{reason}: {n}" for reason, n in reasons) or "none",
+            },
+        )
+
+
+@dg.multi_asset(
+    name=PIPELINE_NAME,
+    specs=_asset_specs(),
+    check_specs=_check_specs(),
+    partitions_def=snapshot_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    can_subset=True,
+    pool=POOL,
+)
+def influtics_video_stats(
+    context: dg.AssetExecutionContext,
+    dlt: DagsterDltResource,
+    warehouse: WarehouseResource,
+    watchlist: WatchlistResource,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """Today's snapshot of every tracked video; a past partition fails before any request."""
+    day = require_current_snapshot(context)
+    watch = watchlist.load().influtics
+    report = InfluticsReport()
+    source = influtics_source(
+        observed_on=day,
+        platform=watch.platform,
+        status=watch.status,
+        page_size=watch.page_size,
+        report=report,
+    )
+    pipeline = warehouse.dlt_pipeline(PIPELINE_NAME, DATASET)
+    yield from run_dlt_source(context, dlt, source, pipeline, report)
+    load_info = pipeline.last_trace.last_load_info if pipeline.last_trace else None
+    yield from _checks(context, warehouse, list(load_info.loads_ids) if load_info else [])
+
+
+influtics_assets = [influtics_video_stats]

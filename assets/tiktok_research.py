@@ -1,0 +1,135 @@
+"""TikTok Research API ingest: the watched queries' videos, partitioned by publish day.
+
+One dlt asset, `[raw_tiktok_research, videos]`, on `daily_partitions` keyed by the video's
+`create_time` day in UTC: a run over a partition range (a backfill, or the nightly run over
+the last `lookback_days`) crawls those days in windows of at most 30 days and replaces each
+(query, day) it re-pulls, because counts keep growing after publication. The asset is tagged
+without `period` (it is not in `daily_job`): `tiktok_research_job` and its schedule in
+assets/schedules.py re-query a range, not one day.
+
+Run metadata adds the research requests spent and `quota_left`, a per-run estimate of the
+1000-a-day quota (the API does not report it). Checks: (query_name, id) unique, id not null,
+and the newest pull at most FRESHNESS old.
+"""
+
+# No `from __future__ import annotations`: Dagster inspects the `context` annotation as a type.
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import dlt
+from dagster_dlt import DagsterDltResource, dlt_assets
+
+from pipelines.report import RunReport
+from pipelines.tiktok_research import PRIMARY_KEY, TABLE, RequestBudget, tiktok_research_source
+
+from .ingest import POOL, RawTableTranslator, run_dlt_source
+from .partitions import daily_partitions, partition_dates
+from .resources import WarehouseResource, WatchlistResource
+
+DATASET = "raw_tiktok_research"
+GROUP = "tiktok_research"
+PIPELINE_NAME = "tiktok_research_videos"
+TAGS = {"vendor": "tiktok_research"}
+FRESHNESS = timedelta(hours=36)
+DESCRIPTION = (
+    "TikTok Research API videos of the watched queries (hashtags, keywords, regions, creators, "
+    "sounds, count floors), one row per (query_name, id), partitioned by the video's UTC "
+    "publish day; a re-pulled day replaces the query's rows of that day with fresher counts."
+)
+
+
+@dlt_assets(
+    dlt_source=tiktok_research_source(),
+    dlt_pipeline=dlt.pipeline(
+        pipeline_name=PIPELINE_NAME, destination="duckdb", dataset_name=DATASET
+    ),
+    name=PIPELINE_NAME,
+    dagster_dlt_translator=RawTableTranslator(DATASET, GROUP, TAGS, DESCRIPTION),
+    partitions_def=daily_partitions,
+    pool=POOL,
+)
+def tiktok_research_videos(
+    context: dg.AssetExecutionContext,
+    dlt: DagsterDltResource,
+    warehouse: WarehouseResource,
+    watchlist: WatchlistResource,
+) -> Iterator[dg.MaterializeResult]:
+    watch = watchlist.load().tiktok_research
+    report, budget = RunReport(), RequestBudget()
+    source = tiktok_research_source(
+        watch=watch,
+        days=partition_dates(context.partition_keys),
+        report=report,
+        budget=budget,
+    )
+    quota = {"research_requests": budget.spent, "quota_left_estimate": budget.left}
+    try:
+        for result in run_dlt_source(
+            context, dlt, source, warehouse.dlt_pipeline(PIPELINE_NAME, DATASET), report
+        ):
+            quota = {"research_requests": budget.spent, "quota_left_estimate": budget.left}
+            yield result._replace(metadata={**(result.metadata or {}), **quota})
+    except dg.Failure as failure:
+        quota = {"research_requests": budget.spent, "quota_left_estimate": budget.left}
+        raise dg.Failure(
+            description=failure.description, metadata={**failure.metadata, **quota}
+        ) from None
+
+
+_KEY = dg.AssetKey([DATASET, TABLE])
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(
+            "unique_key", asset=_KEY, description=f"no two rows share ({', '.join(PRIMARY_KEY)})"
+        ),
+        dg.AssetCheckSpec("id_not_null", asset=_KEY, description="`id` is never null"),
+        dg.AssetCheckSpec(
+            "fresh_pull", asset=_KEY, description="the newest pull is at most 36 hours old"
+        ),
+    ],
+    name="tiktok_research_checks",
+)
+def tiktok_research_checks(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> Iterator[dg.AssetCheckResult]:
+    table = f"{DATASET}.{TABLE}"
+    with warehouse.connect(read_only=True) as con:
+        present = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = ?",
+            [DATASET, TABLE],
+        ).fetchall()[0][0]
+        rows = dupes = nulls = 0
+        newest = None
+        if present:
+            rows, nulls, newest = con.execute(
+                f"select count(*), count(*) - count(id), max(pulled_at) from {table}"
+            ).fetchall()[0]
+            dupes = con.execute(
+                f"select count(*) from (select {', '.join(PRIMARY_KEY)} from {table} "
+                "group by all having count(*) > 1)"
+            ).fetchall()[0][0]
+    yield dg.AssetCheckResult(
+        check_name="unique_key",
+        passed=dupes == 0,
+        metadata={"duplicated_keys": dupes, "rows": rows},
+    )
+    yield dg.AssetCheckResult(
+        check_name="id_not_null", passed=nulls == 0, metadata={"null_ids": nulls, "rows": rows}
+    )
+    age = None if newest is None else datetime.now(UTC) - newest
+    yield dg.AssetCheckResult(
+        check_name="fresh_pull",
+        passed=age is not None and age <= FRESHNESS,
+        metadata={
+            "newest_pull": str(newest),
+            "age_hours": round(age / timedelta(hours=1), 1) if age is not None else -1.0,
+        },
+    )
+
+
+tiktok_research_assets = [tiktok_research_videos]
+tiktok_research_asset_checks = [tiktok_research_checks]

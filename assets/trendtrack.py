@@ -1,0 +1,156 @@
+"""Trendtrack TikTok library ingest: one snapshot multi-asset (a table per asset) and its checks.
+
+The vendor keeps no history, so the asset uses `snapshot_partitions` and refuses any day but
+today (`require_current_snapshot`). All four endpoints (query, browse, shop library, item
+detail) feed the same item tables, so they are one dlt source run: one asset per table,
+keyed `[raw_trendtrack, <table>]`, in group `trendtrack` and tagged `period: snapshot`, which
+puts them into `snapshot_job` and its nightly schedule.
+
+Checks run SQL on the warehouse after the load: primary keys unique and not null in every
+table, and the metrics snapshot holding today's observation (freshness).
+"""
+
+# No `from __future__ import annotations`: Dagster inspects the `context` annotation as a type.
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import dlt
+import duckdb
+from dagster_dlt import DagsterDltResource, dlt_assets
+
+from pipelines.report import RunReport
+from pipelines.trendtrack import KEYS, TABLES, trendtrack_source
+
+from .ingest import POOL, RawTableTranslator, run_dlt_source
+from .partitions import require_current_snapshot, snapshot_partitions
+from .resources import WarehouseResource, WatchlistResource
+
+DATASET = "raw_trendtrack"
+GROUP = "trendtrack"
+PIPELINE_NAME = "trendtrack_library"
+SNAPSHOT_TABLE = "library_item_metrics"
+FRESHNESS = timedelta(days=1)
+DESCRIPTION = (
+    "Trendtrack TikTok library snapshot (ads and organic videos) for the watched searches, "
+    "shops and items; current state merged on ids, metrics appended once per item per day."
+)
+
+
+@dlt_assets(
+    dlt_source=trendtrack_source(),
+    dlt_pipeline=dlt.pipeline(
+        pipeline_name=PIPELINE_NAME, destination="duckdb", dataset_name=DATASET
+    ),
+    name=PIPELINE_NAME,
+    dagster_dlt_translator=RawTableTranslator(
+        DATASET, GROUP, {"vendor": "trendtrack", "period": "snapshot"}, DESCRIPTION
+    ),
+    partitions_def=snapshot_partitions,
+    pool=POOL,
+)
+def trendtrack_library(
+    context: dg.AssetExecutionContext,
+    dlt: DagsterDltResource,
+    warehouse: WarehouseResource,
+    watchlist: WatchlistResource,
+) -> Iterator[dg.MaterializeResult]:
+    observed_on = require_current_snapshot(context)
+    watch = watchlist.load().trendtrack
+    report = RunReport()
+    source = trendtrack_source(watch=watch, observed_on=observed_on, report=report)
+    yield from run_dlt_source(
+        context, dlt, source, warehouse.dlt_pipeline(PIPELINE_NAME, DATASET), report
+    )
+
+
+def _key(table: str) -> dg.AssetKey:
+    return dg.AssetKey([DATASET, table])
+
+
+_CHECK_SPECS = [
+    *[
+        dg.AssetCheckSpec(
+            "unique_key",
+            asset=_key(t),
+            description=f"no two rows share ({', '.join(KEYS[t][0])})",
+        )
+        for t in TABLES
+    ],
+    *[
+        dg.AssetCheckSpec(
+            "key_not_null",
+            asset=_key(t),
+            description=f"({', '.join(KEYS[t][0])}) is never null",
+        )
+        for t in TABLES
+    ],
+    dg.AssetCheckSpec(
+        "observed_today",
+        asset=_key(SNAPSHOT_TABLE),
+        description="the newest metrics snapshot is at most a day old",
+    ),
+]
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> object:
+    return con.execute(sql).fetchall()[0][0]
+
+
+@dg.multi_asset_check(specs=_CHECK_SPECS, name="trendtrack_checks")
+def trendtrack_checks(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> Iterator[dg.AssetCheckResult]:
+    with warehouse.connect(read_only=True) as con:
+        present = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = ?",
+                [DATASET],
+            ).fetchall()
+        }
+        for table in TABLES:
+            key = ", ".join(KEYS[table][0])
+            rows = (
+                0
+                if table not in present
+                else _scalar(con, f"select count(*) from {DATASET}.{table}")
+            )
+            dupes = nulls = 0
+            if table in present:
+                dupes = _scalar(
+                    con,
+                    f"select count(*) from (select {key} from {DATASET}.{table} "
+                    "group by all having count(*) > 1)",
+                )
+                nulls = _scalar(
+                    con,
+                    f"select count(*) from {DATASET}.{table} where "
+                    + " or ".join(f"{c} is null" for c in KEYS[table][0]),
+                )
+            yield dg.AssetCheckResult(
+                check_name="unique_key",
+                asset_key=_key(table),
+                passed=dupes == 0,
+                metadata={"duplicated_keys": dupes, "rows": rows},
+            )
+            yield dg.AssetCheckResult(
+                check_name="key_not_null",
+                asset_key=_key(table),
+                passed=nulls == 0,
+                metadata={"null_keys": nulls, "rows": rows},
+            )
+        newest = None
+        if SNAPSHOT_TABLE in present:
+            newest = _scalar(con, f"select max(observed_on) from {DATASET}.{SNAPSHOT_TABLE}")
+    today = datetime.now(UTC).date()
+    yield dg.AssetCheckResult(
+        check_name="observed_today",
+        asset_key=_key(SNAPSHOT_TABLE),
+        passed=newest is not None and today - newest <= FRESHNESS,
+        metadata={"newest_observation": str(newest), "today": str(today)},
+    )
+
+
+trendtrack_assets = [trendtrack_library]
+trendtrack_asset_checks = [trendtrack_checks]

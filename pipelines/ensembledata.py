@@ -1,0 +1,1086 @@
+"""EnsembleData TikTok API: hashtag, keyword, creator, post, comment, follow and music monitoring.
+
+Seed `004_d1b5783beaf0fb5d.txt` (the vendor's TikTok guide) plus the EnsembleData facts in
+seeds/README.md. Every call is a `GET` under `https://ensembledata.com/apis` with the token as
+the `token` query parameter (the shared client adds it and redacts it everywhere). Units
+spent are in the `units_charged` response header: summed per run, and held under a daily
+budget checked BEFORE each request (units used earlier today, read from the free
+`/customer/get-used-units`, + units this run + the request's expected cost): the run stops
+cleanly before it would exceed the budget and says how much it used.
+
+Errors are `{"detail": ...}`: 491 token not found and 492 (the token's subscription is
+inactive/expired; the seed is silent, so it is treated as an account problem) are AuthError;
+493 (a per-account limit; silent in the seed, treated like 495) and 495 units used up are
+QuotaExhausted; 422 InvalidRequest; 429 RateLimited; 500 / 520 ServerError (retried). A 4xx
+whose body still carries `data` is data, as the vendor's own client treats it.
+
+Lists page with `cursor` -> `nextCursor` (user posts: `start_cursor`; followings also pass the
+previous `nextPageToken` as `page_token`). A walk stops at the end marker (no or null
+`nextCursor` / `nextPageToken`), at the configured depth (`max_pages`), or when the vendor
+answers a cursor it already gave (it never loops).
+
+Tables (dataset `raw_ensembledata`): `videos` keyed by `aweme_id` (the 19-digit TikTok id),
+`video_hashtags` (from `text_extra`), `users`, `music`, `comments`, `follows`,
+`search_hits`, and three observation snapshots keyed by (id, `observed_on`) so a same-day
+re-pull replaces and the next day appends exactly one row per item: `video_stats` (plays,
+likes, comments, shares, saves: view velocity), `user_stats` (followers) and `music_stats`.
+Each watch entry is one unit of work, fetched whole and then kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+import dlt
+import pyarrow as pa
+from dlt.common.typing import TSecretStrValue
+from dlt.sources import DltResource
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .errors import InvalidRequest, MalformedResponse, QuotaExhausted, VendorError
+from .http import ClientSettings, VendorClient, VendorProfile, VendorResponse
+from .report import RunReport
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://ensembledata.com/apis"
+HASHTAG_POSTS = "/tt/hashtag/posts"
+HASHTAG_RECENT_POSTS = "/tt/hashtag/recent-posts"
+KEYWORD_SEARCH = "/tt/keyword/search"
+KEYWORD_FULL_SEARCH = "/tt/keyword/full-search"
+USER_INFO = "/tt/user/info"
+USER_INFO_FROM_SECUID = "/tt/user/info-from-secuid"
+USER_POSTS = "/tt/user/posts"
+USER_POSTS_FROM_SECUID = "/tt/user/posts-from-secuid"
+USER_FOLLOWERS = "/tt/user/followers"
+USER_FOLLOWINGS = "/tt/user/followings"
+POST_INFO = "/tt/post/info"
+POST_MULTI_INFO = "/tt/post/multi-info"
+POST_COMMENTS = "/tt/post/comments"
+MUSIC_POSTS = "/tt/music/posts"
+MUSIC_DETAILS = "/tt/music/details"
+USED_UNITS = "/customer/get-used-units"
+
+MAX_MULTI_IDS = 100  # the guide: "accepts a maximum of 100 post ids at once"
+MAX_FOLLOWERS = 5_000  # the guide: the most recent 5000 followers
+KEYWORD_PERIODS = (0, 1, 7, 30, 90, 180)  # days; 0 = any time
+KEYWORD_SORTING = {"relevance": 0, "likes": 1}
+# Expected units per request, used by the budget check before a path's first answer tells
+# the real price (afterwards the last `units_charged` seen for the path is used). User posts
+# cost per `depth`, multi-info per 10 ids, full searches per 20 posts (estimated up front).
+EXPECTED_UNITS: dict[str, int] = {USED_UNITS: 0}
+DEFAULT_EXPECTED_UNITS = 1
+POSTS_PER_UNIT = 20
+KEYWORD_FULL_SEARCH_UNITS = 10
+
+
+def _detail(body: Any) -> str | None:
+    """FastAPI's 422 `detail` is a list of field problems: name them."""
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if not isinstance(detail, list):
+        return None
+    parts = []
+    for problem in detail[:5]:
+        if isinstance(problem, dict):
+            loc = ".".join(str(p) for p in problem.get("loc", []) if p != "query")
+            parts.append(f"{loc}: {problem.get('msg', '?')}")
+    return "; ".join(parts) or None
+
+
+def _data_on_error(status: int, body: Any) -> bool:
+    """A 4xx that still carries `data` is data (the vendor's own client returns it)."""
+    return isinstance(body, dict) and body.get("data") is not None
+
+
+PROFILE = VendorProfile(
+    name="ensembledata",
+    auth="query",
+    token_param="token",
+    cost_header="units_charged",
+    auth_statuses=frozenset({401, 403, 491, 492}),
+    quota_statuses=frozenset({493, 495}),
+    invalid_statuses=frozenset({400, 404, 422}),
+    error_detail=_detail,
+    data_on_error=_data_on_error,
+)
+
+
+# -- the watchlist section ------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _name(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+class HashtagFullSearch(_Strict):
+    """`/tt/hashtag/recent-posts`: every post of a hashtag at most `days` old."""
+
+    name: str
+    days: int = Field(default=7, ge=1, le=180)
+    max_cursor: int = Field(default=200, ge=1, le=10_000)
+
+    _check_name = field_validator("name")(_name)
+
+
+class KeywordWatch(_Strict):
+    """`/tt/keyword/search` (paged) or `/tt/keyword/full-search` (`full: true`)."""
+
+    name: str
+    period: Literal[0, 1, 7, 30, 90, 180] = 7
+    sorting: Literal["relevance", "likes"] = "relevance"
+    country: str | None = None
+    match_exactly: bool = False
+    full: bool = False
+
+    _check_name = field_validator("name")(_name)
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) != 2 or not value.isalpha() or not value.isupper()):
+            raise ValueError(f"country must be a two-letter upper-case code, got {value!r}")
+        return value
+
+
+class UserWatch(_Strict):
+    """One creator, by `username` or `sec_uid`: info always, posts and follows on request."""
+
+    username: str | None = None
+    sec_uid: str | None = None
+    posts: bool = True
+    depth: int = Field(default=1, ge=1, le=50)  # chunks of ~10 posts per request
+    oldest_createtime: int | None = Field(default=None, ge=0)  # epoch seconds
+    followers: bool = False
+    followings: bool = False
+
+    @model_validator(mode="after")
+    def _one_id(self) -> UserWatch:
+        if (self.username is None) == (self.sec_uid is None):
+            raise ValueError("give exactly one of username or sec_uid")
+        return self
+
+    @property
+    def key(self) -> str:
+        return f"user:{self.username or self.sec_uid}"
+
+
+class EnsembleDataWatch(_Strict):
+    """What to monitor through EnsembleData, and the daily units budget it may spend."""
+
+    daily_units_budget: int | None = Field(default=300, ge=1)  # null = no budget
+    max_pages: int = Field(default=3, ge=1, le=250)  # depth of every paged walk
+    hashtags: tuple[str, ...] = ()
+    hashtag_full_searches: tuple[HashtagFullSearch, ...] = ()
+    keywords: tuple[KeywordWatch, ...] = ()
+    users: tuple[UserWatch, ...] = ()
+    post_ids: tuple[str, ...] = ()  # multi-info, batched by 100
+    post_urls: tuple[str, ...] = ()  # post info, one URL per request
+    comments: tuple[str, ...] = ()  # aweme ids whose comments are pulled
+    music_ids: tuple[str, ...] = ()  # music details and the posts using it
+
+    @field_validator("hashtags")
+    @classmethod
+    def _tags(cls, tags: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_name(t).lstrip("#") for t in tags)
+
+    @field_validator("post_ids", "comments", "music_ids", mode="before")
+    @classmethod
+    def _ids(cls, ids: Any) -> tuple[str, ...]:
+        """YAML reads a bare id as an int: take it as its digits (ints are exact here)."""
+        if not isinstance(ids, list | tuple):
+            raise ValueError("should be a list of ids")
+        bad = [i for i in ids if isinstance(i, bool) or not str(i).isdigit() or len(str(i)) > 20]
+        if bad:
+            raise ValueError(f"ids are numeric (19-digit TikTok ids), got {bad}")
+        return tuple(str(i) for i in ids)
+
+    @field_validator("post_urls")
+    @classmethod
+    def _urls(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [u for u in urls if "tiktok.com/" not in u or "/video/" not in u]
+        if bad:
+            raise ValueError(f"post urls look like https://www.tiktok.com/@user/video/<id>: {bad}")
+        return urls
+
+
+def validate_watch(watch: EnsembleDataWatch | Mapping[str, Any] | None) -> EnsembleDataWatch:
+    if isinstance(watch, EnsembleDataWatch):
+        return watch
+    return EnsembleDataWatch.model_validate(dict(watch or {}))
+
+
+# -- parsing one item (pure) ----------------------------------------------------------------
+
+
+def _int(value: Any, name: str, *, required: bool = False) -> int | None:
+    """Integers arrive as JSON numbers or digit strings; 64-bit ids never pass a float."""
+    if value is None or value == "":
+        if required:
+            raise ValueError(f"required field {name!r} is missing")
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"field {name!r} should be an integer, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    raise ValueError(f"field {name!r} should be an integer, got {str(value)[:40]!r}")
+
+
+def _text(value: Any, name: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError(f"field {name!r} should be a string, got {type(value).__name__}")
+
+
+def _obj(item: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
+    """An optional sub-object: absent or null is None, anything but an object is an error."""
+    value = item.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError(f"field {name!r} should be an object, got {type(value).__name__}")
+    return value
+
+
+def _epoch(value: Any, name: str) -> datetime | None:
+    seconds = _int(value, name)
+    return None if seconds is None else datetime.fromtimestamp(seconds, tz=UTC)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """When a pull saw what it saw: the snapshot day and the instant."""
+
+    observed_on: date
+    observed_at: datetime
+
+
+@dataclass
+class ParsedPost:
+    """One aweme flattened into the rows of every table it feeds."""
+
+    video: dict[str, Any]
+    stats: dict[str, Any] | None
+    hashtags: list[dict[str, Any]]
+    author: dict[str, Any] | None
+    music: dict[str, Any] | None
+
+
+def parse_user(user: Mapping[str, Any], at: Observation) -> dict[str, Any]:
+    """An author / follower / user-info object -> a `users` row (identity only)."""
+    return {
+        "uid": _int(user.get("uid"), "author.uid", required=True),
+        "unique_id": _text(user.get("unique_id"), "unique_id"),
+        "sec_uid": _text(user.get("sec_uid"), "sec_uid"),
+        "nickname": _text(user.get("nickname"), "nickname"),
+        "observed_at": at.observed_at,
+    }
+
+
+def parse_post(item: Any, at: Observation) -> ParsedPost:
+    """One aweme (or a keyword hit wrapping it in `aweme_info`) -> typed rows.
+
+    Raises ValueError naming the bad field. `author`, `statistics`, `music` and `text_extra`
+    may be missing: their rows are then simply absent.
+    """
+    if isinstance(item, dict) and isinstance(item.get("aweme_info"), dict):
+        item = item["aweme_info"]
+    if not isinstance(item, dict):
+        raise ValueError(f"item should be an object, got {type(item).__name__}")
+    aweme_id = _int(item.get("aweme_id"), "aweme_id", required=True)
+    author = _obj(item, "author")
+    music = _obj(item, "music")
+    stats = _obj(item, "statistics")
+    video_obj = _obj(item, "video")
+    author_row = parse_user(author, at) if author is not None else None
+    music_row = None
+    if music is not None:
+        music_row = {
+            "music_id": _int(music.get("id_str") or music.get("id"), "music.id", required=True),
+            "title": _text(music.get("title"), "music.title"),
+            "author": _text(music.get("author"), "music.author"),
+            "observed_at": at.observed_at,
+        }
+    video = {
+        "aweme_id": aweme_id,
+        "description": _text(item.get("desc"), "desc"),
+        "create_time": _epoch(item.get("create_time"), "create_time"),
+        "region": _text(item.get("region"), "region"),
+        "duration_ms": _int((video_obj or {}).get("duration"), "video.duration"),
+        "author_uid": None if author_row is None else author_row["uid"],
+        "author_unique_id": None if author_row is None else author_row["unique_id"],
+        "music_id": None if music_row is None else music_row["music_id"],
+        "observed_at": at.observed_at,
+    }
+    stats_row = None
+    if stats is not None:
+        stats_row = {
+            "aweme_id": aweme_id,
+            "observed_on": at.observed_on,
+            "observed_at": at.observed_at,
+            "plays": _int(stats.get("play_count"), "statistics.play_count"),
+            "likes": _int(stats.get("digg_count"), "statistics.digg_count"),
+            "comments": _int(stats.get("comment_count"), "statistics.comment_count"),
+            "shares": _int(stats.get("share_count"), "statistics.share_count"),
+            "saves": _int(stats.get("collect_count"), "statistics.collect_count"),
+        }
+    text_extra = item.get("text_extra") or []
+    if not isinstance(text_extra, list):
+        raise ValueError(f"field 'text_extra' should be a list, got {type(text_extra).__name__}")
+    tags: list[str] = []
+    for entry in text_extra:
+        if not isinstance(entry, dict):
+            raise ValueError("field 'text_extra' should hold objects")
+        name = _text(entry.get("hashtag_name"), "text_extra.hashtag_name")
+        if name and name.lower() not in tags:
+            tags.append(name.lower())
+    hashtags = [
+        {"aweme_id": aweme_id, "position": n, "hashtag": tag} for n, tag in enumerate(tags, 1)
+    ]
+    return ParsedPost(video, stats_row, hashtags, author_row, music_row)
+
+
+def parse_user_info(user: Any, at: Observation) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A user-info `user` object -> (`users` row, `user_stats` snapshot row)."""
+    if not isinstance(user, dict):
+        raise ValueError(f"field 'user' should be an object, got {type(user).__name__}")
+    row = parse_user(user, at)
+    verified = user.get("verified")
+    if verified is not None and not isinstance(verified, bool):
+        raise ValueError("field 'verified' should be true/false")
+    stats = {
+        "uid": row["uid"],
+        "observed_on": at.observed_on,
+        "observed_at": at.observed_at,
+        "followers": _int(user.get("follower_count"), "follower_count"),
+        "followings": _int(user.get("following_count"), "following_count"),
+        "videos": _int(user.get("aweme_count"), "aweme_count"),
+        "likes": _int(user.get("total_favorited"), "total_favorited"),
+        "region": _text(user.get("region"), "region"),
+        "signature": _text(user.get("signature"), "signature"),
+        "verified": verified,
+    }
+    return row, stats
+
+
+def parse_comment(item: Any, at: Observation) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """One comment -> (`comments` row, its author's `users` row or None)."""
+    if not isinstance(item, dict):
+        raise ValueError(f"comment should be an object, got {type(item).__name__}")
+    user = _obj(item, "user")
+    author = parse_user(user, at) if user is not None else None
+    row = {
+        "comment_id": _int(item.get("cid"), "cid", required=True),
+        "aweme_id": _int(item.get("aweme_id"), "aweme_id", required=True),
+        "text": _text(item.get("text"), "text"),
+        "create_time": _epoch(item.get("create_time"), "create_time"),
+        "likes": _int(item.get("digg_count"), "digg_count"),
+        "replies": _int(item.get("reply_comment_total"), "reply_comment_total"),
+        "user_uid": None if author is None else author["uid"],
+        "observed_on": at.observed_on,
+    }
+    return row, author
+
+
+# -- tables ---------------------------------------------------------------------------------
+
+_TS = pa.timestamp("us", tz="UTC")
+
+
+def _schema(*fields: pa.Field | tuple[str, pa.DataType]) -> pa.Schema:
+    return pa.schema(list(fields))
+
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "videos": _schema(
+        pa.field("aweme_id", pa.int64(), nullable=False),
+        ("description", pa.string()),
+        ("create_time", _TS),
+        ("region", pa.string()),
+        ("duration_ms", pa.int64()),
+        ("author_uid", pa.int64()),
+        ("author_unique_id", pa.string()),
+        ("music_id", pa.int64()),
+        ("observed_at", _TS),
+    ),
+    "video_stats": _schema(
+        pa.field("aweme_id", pa.int64(), nullable=False),
+        pa.field("observed_on", pa.date32(), nullable=False),
+        ("observed_at", _TS),
+        ("plays", pa.int64()),
+        ("likes", pa.int64()),
+        ("comments", pa.int64()),
+        ("shares", pa.int64()),
+        ("saves", pa.int64()),
+    ),
+    "video_hashtags": _schema(
+        pa.field("aweme_id", pa.int64(), nullable=False),
+        pa.field("position", pa.int64(), nullable=False),
+        ("hashtag", pa.string()),
+    ),
+    "users": _schema(
+        pa.field("uid", pa.int64(), nullable=False),
+        ("unique_id", pa.string()),
+        ("sec_uid", pa.string()),
+        ("nickname", pa.string()),
+        ("observed_at", _TS),
+    ),
+    "user_stats": _schema(
+        pa.field("uid", pa.int64(), nullable=False),
+        pa.field("observed_on", pa.date32(), nullable=False),
+        ("observed_at", _TS),
+        ("followers", pa.int64()),
+        ("followings", pa.int64()),
+        ("videos", pa.int64()),
+        ("likes", pa.int64()),
+        ("region", pa.string()),
+        ("signature", pa.string()),
+        ("verified", pa.bool_()),
+    ),
+    "music": _schema(
+        pa.field("music_id", pa.int64(), nullable=False),
+        ("title", pa.string()),
+        ("author", pa.string()),
+        ("observed_at", _TS),
+    ),
+    "music_stats": _schema(
+        pa.field("music_id", pa.int64(), nullable=False),
+        pa.field("observed_on", pa.date32(), nullable=False),
+        ("posts", pa.int64()),
+    ),
+    "comments": _schema(
+        pa.field("comment_id", pa.int64(), nullable=False),
+        pa.field("aweme_id", pa.int64(), nullable=False),
+        ("text", pa.string()),
+        ("create_time", _TS),
+        ("likes", pa.int64()),
+        ("replies", pa.int64()),
+        ("user_uid", pa.int64()),
+        ("observed_on", pa.date32()),
+    ),
+    "follows": _schema(
+        pa.field("uid", pa.int64(), nullable=False),
+        pa.field("relation", pa.string(), nullable=False),
+        pa.field("other_uid", pa.int64(), nullable=False),
+        ("position", pa.int64()),
+        ("observed_on", pa.date32()),
+    ),
+    "search_hits": _schema(
+        pa.field("watch_key", pa.string(), nullable=False),
+        pa.field("observed_on", pa.date32(), nullable=False),
+        pa.field("aweme_id", pa.int64(), nullable=False),
+        ("position", pa.int64()),
+        ("endpoint", pa.string()),
+    ),
+}
+
+# table -> (primary key, merge key replaced as a unit or None)
+KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
+    "videos": (("aweme_id",), None),
+    "video_stats": (("aweme_id", "observed_on"), None),
+    "video_hashtags": (("aweme_id", "position"), ("aweme_id",)),
+    "users": (("uid",), None),
+    "user_stats": (("uid", "observed_on"), None),
+    "music": (("music_id",), None),
+    "music_stats": (("music_id", "observed_on"), None),
+    "comments": (("comment_id",), None),
+    "follows": (("uid", "relation", "other_uid"), ("uid", "relation")),
+    "search_hits": (("watch_key", "observed_on", "aweme_id"), ("watch_key", "observed_on")),
+}
+TABLES = tuple(SCHEMAS)
+
+
+def rows_to_table(table: str, rows: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=SCHEMAS[table])
+
+
+# -- budget and pagination ------------------------------------------------------------------
+
+
+@dataclass
+class EnsembleDataReport(RunReport):
+    """A RunReport that also knows the units budget and where the units went."""
+
+    units_budget: int | None = None
+    units_used_before: float = 0.0
+    units_by_endpoint: Counter[str] = field(default_factory=Counter)
+    requests_by_endpoint: Counter[str] = field(default_factory=Counter)
+    walk_ends: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def units_spent(self) -> float:
+        return self.requests.credits
+
+    def as_metadata(self) -> dict[str, int | float | str]:
+        meta = super().as_metadata()
+        meta["units_spent"] = self.units_spent
+        meta["units_used_before_run"] = self.units_used_before
+        if self.units_budget is not None:
+            meta["units_budget"] = self.units_budget
+            meta["units_left"] = self.units_budget - self.units_used_before - self.units_spent
+        meta["units_by_endpoint"] = ", ".join(
+            f"{k}: {v:g}" for k, v in sorted(self.units_by_endpoint.items())
+        )
+        meta["requests_by_endpoint"] = ", ".join(
+            f"{k}: {v}" for k, v in sorted(self.requests_by_endpoint.items())
+        )
+        meta["walk_ends"] = ", ".join(f"{k}: {v}" for k, v in sorted(self.walk_ends.items()))
+        for table in TABLES:
+            meta[f"rows_{table}"] = self.rows.get(table, 0)
+        return meta
+
+
+class Fetcher:
+    """The client behind a units budget: every request is checked before it is sent."""
+
+    def __init__(self, client: VendorClient, report: EnsembleDataReport) -> None:
+        self.client = client
+        self.report = report
+        self._last_units: dict[str, float] = {}
+
+    def expected_units(self, path: str, params: Mapping[str, Any]) -> float:
+        if path in EXPECTED_UNITS:
+            return EXPECTED_UNITS[path]
+        if path in (USER_POSTS, USER_POSTS_FROM_SECUID):
+            return DEFAULT_EXPECTED_UNITS * int(params.get("depth", 1))
+        if path == POST_MULTI_INFO:
+            return math.ceil(len(str(params["ids"]).split(";")) / 10)
+        if path == HASHTAG_RECENT_POSTS:
+            return math.ceil(int(params["max_cursor"]) / POSTS_PER_UNIT)
+        if path == KEYWORD_FULL_SEARCH:
+            return self._last_units.get(path, KEYWORD_FULL_SEARCH_UNITS)
+        return self._last_units.get(path, DEFAULT_EXPECTED_UNITS)
+
+    def get(self, path: str, params: Mapping[str, Any]) -> VendorResponse:
+        report = self.report
+        expected = self.expected_units(path, params)
+        if report.units_budget is not None:
+            total = report.units_used_before + report.units_spent
+            if total + expected > report.units_budget:
+                raise QuotaExhausted(
+                    PROFILE.name,
+                    f"daily units budget of {report.units_budget} reached: "
+                    f"{report.units_used_before:g} units were used earlier today and "
+                    f"{report.units_spent:g} by this run ({report.requests.requests} requests); "
+                    f"the next request would cost about {expected:g}",
+                    endpoint=f"GET {path}",
+                    hint="what landed is kept; raise ensembledata.daily_units_budget in the "
+                    "watchlist or re-run tomorrow to continue",
+                )
+        before = report.units_spent
+        response = self.client.get(path, params)
+        spent = report.units_spent - before
+        self._last_units[path] = spent
+        report.units_by_endpoint[path] += spent
+        report.requests_by_endpoint[path] += 1
+        return response
+
+
+def _malformed(what: str, path: str, page: int, response: VendorResponse) -> MalformedResponse:
+    return MalformedResponse(
+        PROFILE.name,
+        f"{what} (page {page})",
+        endpoint=f"GET {path}",
+        status=response.status,
+        request_id=response.request_id,
+        hint="the vendor changed its payload; earlier watch entries are kept",
+    )
+
+
+def data_of(response: VendorResponse, path: str, page: int = 1) -> Any:
+    """The `data` of an answer; anything else breaks the contract."""
+    body = response.body
+    if not isinstance(body, dict) or "data" not in body:
+        raise _malformed("answer has no `data`", path, page, response)
+    return body["data"]
+
+
+@dataclass
+class Walk:
+    """What a paged walk fetched and why it stopped (`end`, `depth` or `repeated_cursor`)."""
+
+    pages: list[tuple[list[Any], VendorResponse]]
+    stopped: Literal["end", "depth", "repeated_cursor"]
+
+
+def walk(
+    fetcher: Fetcher,
+    path: str,
+    params: Mapping[str, Any],
+    *,
+    list_key: str,
+    max_pages: int,
+    cursor_param: str = "cursor",
+    page_token: bool = False,
+) -> Walk:
+    """Follow `nextCursor` (and `nextPageToken` when `page_token`) to the end, depth or a repeat."""
+    if max_pages < 1:
+        raise ValueError(f"max_pages must be at least 1, got {max_pages}")
+    query = dict(params)
+    seen: set[Any] = {query.get(cursor_param, 0)}
+    pages: list[tuple[list[Any], VendorResponse]] = []
+    for page in range(1, max_pages + 1):
+        response = fetcher.get(path, query)
+        data = data_of(response, path, page)
+        if not isinstance(data, dict):
+            raise _malformed("`data` should be an object", path, page, response)
+        items = data.get(list_key)
+        if items is None:
+            items = []
+        if not isinstance(items, list):
+            raise _malformed(f"`data.{list_key}` should be a list", path, page, response)
+        pages.append((items, response))
+        cursor = data.get("nextCursor")
+        token = data.get("nextPageToken")
+        if cursor is None or cursor == "" or (page_token and not token):
+            return Walk(pages, "end")
+        if cursor in seen:
+            logger.warning("%s answered cursor %s again: stopping this walk", path, cursor)
+            return Walk(pages, "repeated_cursor")
+        seen.add(cursor)
+        query[cursor_param] = cursor
+        if page_token:
+            query["page_token"] = token
+    return Walk(pages, "depth")
+
+
+def batches(ids: tuple[str, ...], size: int = MAX_MULTI_IDS) -> list[tuple[str, ...]]:
+    """Multi-info takes at most 100 ids per request."""
+    if not 1 <= size <= MAX_MULTI_IDS:
+        raise ValueError(f"batch size must be within 1..{MAX_MULTI_IDS}, got {size}")
+    unique = tuple(dict.fromkeys(ids))
+    return [unique[i : i + size] for i in range(0, len(unique), size)]
+
+
+def keyword_params(entry: KeywordWatch) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "name": entry.name,
+        "period": entry.period,
+        "sorting": KEYWORD_SORTING[entry.sorting],
+        "match_exactly": "true" if entry.match_exactly else "false",
+    }
+    if entry.country:
+        params["country"] = entry.country
+    return params
+
+
+# -- the harvest ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Unit:
+    """The rows of one watch entry: committed to the harvest only once complete."""
+
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    children: dict[str, dict[Any, list[dict[str, Any]]]] = field(default_factory=dict)
+
+    def put(self, table: str, row: dict[str, Any]) -> None:
+        self.tables.setdefault(table, []).append(row)
+
+    def replace(self, table: str, key: Any, rows: list[dict[str, Any]]) -> None:
+        self.children.setdefault(table, {})[key] = rows
+
+    def post(self, parsed: ParsedPost) -> None:
+        self.put("videos", parsed.video)
+        if parsed.stats is not None:
+            self.put("video_stats", parsed.stats)
+        self.replace("video_hashtags", parsed.video["aweme_id"], parsed.hashtags)
+        if parsed.author is not None:
+            self.put("users", parsed.author)
+        if parsed.music is not None:
+            self.put("music", parsed.music)
+
+
+@dataclass
+class Harvest:
+    """Everything one source run fetched, deduplicated per table; fetched once, lazily.
+
+    Every resource reads from the same harvest, so the vendor is asked once whichever table
+    dlt extracts first. A watch entry lands whole or not at all.
+    """
+
+    watch: EnsembleDataWatch
+    at: Observation
+    make_client: Callable[[], VendorClient]
+    report: EnsembleDataReport
+    tables: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = field(default_factory=dict)
+    _done: bool = False
+
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        if not self._done:
+            self._done = True
+            self._fetch()
+        return list(self.tables.get(table, {}).values())
+
+    def _commit(self, unit: _Unit) -> None:
+        for table, rows in unit.tables.items():
+            for row in rows:
+                self._put(table, row)
+        for table, by_key in unit.children.items():
+            merge = KEYS[table][1] or ()
+            for rows in by_key.values():
+                if rows:  # children replace the parent's earlier ones, as the merge key does
+                    parent = tuple(rows[0][c] for c in merge)
+                    current = self.tables.setdefault(table, {})
+                    for key in [
+                        k for k, r in current.items() if tuple(r[c] for c in merge) == parent
+                    ]:
+                        del current[key]
+                for row in rows:
+                    self._put(table, row)
+
+    def _put(self, table: str, row: dict[str, Any]) -> None:
+        key = tuple(row[c] for c in KEYS[table][0])
+        rows = self.tables.setdefault(table, {})
+        old = rows.get(key)
+        # The same row from two answers: keep every non-null value, newest first.
+        rows[key] = (
+            row if old is None else {k: old.get(k) if v is None else v for k, v in row.items()}
+        )
+
+    def _posts(
+        self,
+        unit: _Unit,
+        items: list[Any],
+        path: str,
+        page: int,
+        resp: VendorResponse,
+        hits: str | None = None,
+        offset: int = 0,
+    ) -> int:
+        for n, item in enumerate(items):
+            try:
+                parsed = parse_post(item, self.at)
+            except ValueError as exc:
+                raise _malformed(f"{exc} (item {n + 1})", path, page, resp) from None
+            unit.post(parsed)
+            if hits is not None:
+                unit.put(
+                    "search_hits",
+                    {
+                        "watch_key": hits,
+                        "observed_on": self.at.observed_on,
+                        "aweme_id": parsed.video["aweme_id"],
+                        "position": offset + n + 1,
+                        "endpoint": path,
+                    },
+                )
+        return offset + len(items)
+
+    def _walk_posts(
+        self,
+        fetcher: Fetcher,
+        path: str,
+        params: dict[str, Any],
+        key: str,
+        cursor_param: str = "cursor",
+    ) -> _Unit:
+        unit = _Unit()
+        result = walk(
+            fetcher,
+            path,
+            params,
+            list_key="data",
+            max_pages=self.watch.max_pages,
+            cursor_param=cursor_param,
+        )
+        self.report.walk_ends[result.stopped] += 1
+        offset = 0
+        for page, (items, response) in enumerate(result.pages, 1):
+            offset = self._posts(unit, items, path, page, response, key, offset)
+        return unit
+
+    def _one_shot_posts(
+        self, fetcher: Fetcher, path: str, params: dict[str, Any], key: str | None
+    ) -> _Unit:
+        """Full searches, post info, multi-info: one answer holding a list of posts."""
+        unit = _Unit()
+        response = fetcher.get(path, params)
+        data = data_of(response, path)
+        items = data.get("data") if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            raise _malformed("`data` should hold a list of posts", path, 1, response)
+        self._posts(unit, items, path, 1, response, key)
+        return unit
+
+    def _user(self, fetcher: Fetcher, entry: UserWatch) -> _Unit:
+        unit = _Unit()
+        path, params = (
+            (USER_INFO, {"username": entry.username})
+            if entry.username
+            else (USER_INFO_FROM_SECUID, {"secUid": entry.sec_uid})
+        )
+        response = fetcher.get(path, params)
+        data = data_of(response, path)
+        try:
+            user, stats = parse_user_info(
+                (data or {}).get("user") if isinstance(data, dict) else data, self.at
+            )
+        except ValueError as exc:
+            raise _malformed(str(exc), path, 1, response) from None
+        unit.put("users", user)
+        unit.put("user_stats", stats)
+        if entry.posts:
+            posts_path, posts_params = (
+                (USER_POSTS, {"username": entry.username})
+                if entry.username
+                else (USER_POSTS_FROM_SECUID, {"secUid": entry.sec_uid})
+            )
+            posts_params["depth"] = entry.depth
+            if entry.oldest_createtime is not None:
+                posts_params["oldest_createtime"] = entry.oldest_createtime
+            posts = self._walk_posts(fetcher, posts_path, posts_params, entry.key, "start_cursor")
+            for table, rows in posts.tables.items():
+                unit.tables.setdefault(table, []).extend(rows)
+            for table, by_key in posts.children.items():
+                unit.children.setdefault(table, {}).update(by_key)
+        for relation, wanted in (("follower", entry.followers), ("following", entry.followings)):
+            if wanted:
+                self._follows(fetcher, unit, user, relation)
+        return unit
+
+    def _follows(self, fetcher: Fetcher, unit: _Unit, user: dict[str, Any], relation: str) -> None:
+        path = USER_FOLLOWERS if relation == "follower" else USER_FOLLOWINGS
+        list_key = "followers" if relation == "follower" else "followings"
+        result = walk(
+            fetcher,
+            path,
+            {"id": str(user["uid"]), "secUid": user["sec_uid"], "cursor": 0},
+            list_key=list_key,
+            max_pages=min(self.watch.max_pages, MAX_FOLLOWERS // 100),
+            page_token=relation == "following",
+        )
+        self.report.walk_ends[result.stopped] += 1
+        rows: list[dict[str, Any]] = []
+        for page, (items, response) in enumerate(result.pages, 1):
+            for item in items:
+                try:
+                    other = parse_user(item, self.at) if isinstance(item, dict) else None
+                except ValueError as exc:
+                    raise _malformed(str(exc), path, page, response) from None
+                if other is None:
+                    raise _malformed(f"`{list_key}` should hold objects", path, page, response)
+                unit.put("users", other)
+                rows.append(
+                    {
+                        "uid": user["uid"],
+                        "relation": relation,
+                        "other_uid": other["uid"],
+                        "position": len(rows) + 1,
+                        "observed_on": self.at.observed_on,
+                    }
+                )
+        unit.replace("follows", (user["uid"], relation), rows)
+
+    def _comments(self, fetcher: Fetcher, aweme_id: str) -> _Unit:
+        unit = _Unit()
+        result = walk(
+            fetcher,
+            POST_COMMENTS,
+            {"aweme_id": aweme_id, "cursor": 0},
+            list_key="comments",
+            max_pages=self.watch.max_pages,
+        )
+        self.report.walk_ends[result.stopped] += 1
+        for page, (items, response) in enumerate(result.pages, 1):
+            for item in items:
+                try:
+                    row, author = parse_comment(item, self.at)
+                except ValueError as exc:
+                    raise _malformed(str(exc), POST_COMMENTS, page, response) from None
+                unit.put("comments", row)
+                if author is not None:
+                    unit.put("users", author)
+        return unit
+
+    def _music(self, fetcher: Fetcher, music_id: str) -> _Unit:
+        response = fetcher.get(MUSIC_DETAILS, {"id": music_id})
+        data = data_of(response, MUSIC_DETAILS)
+        if not isinstance(data, dict):
+            raise _malformed("`data` should be an object", MUSIC_DETAILS, 1, response)
+        try:
+            mid = _int(data.get("id_str") or data.get("id"), "id", required=True)
+            row = {
+                "music_id": mid,
+                "title": _text(data.get("title"), "title"),
+                "author": _text(data.get("author"), "author"),
+                "observed_at": self.at.observed_at,
+            }
+            posts = _int(data.get("user_count"), "user_count")
+        except ValueError as exc:
+            raise _malformed(str(exc), MUSIC_DETAILS, 1, response) from None
+        unit = self._walk_posts(
+            fetcher, MUSIC_POSTS, {"music_id": music_id, "cursor": 0}, f"music:{music_id}"
+        )
+        unit.put("music", row)
+        unit.put(
+            "music_stats", {"music_id": mid, "observed_on": self.at.observed_on, "posts": posts}
+        )
+        return unit
+
+    def _units(self, fetcher: Fetcher) -> Iterator[tuple[str, Callable[[], _Unit]]]:
+        """Every watch entry as (label, fetch-it-whole), in watchlist order."""
+        w = self.watch
+        for tag in w.hashtags:
+            yield (
+                f"hashtag:{tag}",
+                lambda tag=tag: self._walk_posts(
+                    fetcher, HASHTAG_POSTS, {"name": tag, "cursor": 0}, f"hashtag:{tag}"
+                ),
+            )
+        for full in w.hashtag_full_searches:
+            key = f"hashtag_full:{full.name}"
+            yield (
+                key,
+                lambda full=full, key=key: self._one_shot_posts(
+                    fetcher,
+                    HASHTAG_RECENT_POSTS,
+                    {"name": full.name, "days": full.days, "max_cursor": full.max_cursor},
+                    key,
+                ),
+            )
+        for kw in w.keywords:
+            key = f"keyword:{kw.name}"
+            if kw.full:
+                yield (
+                    key,
+                    lambda kw=kw, key=key: self._one_shot_posts(
+                        fetcher, KEYWORD_FULL_SEARCH, keyword_params(kw), key
+                    ),
+                )
+            else:
+                yield (
+                    key,
+                    lambda kw=kw, key=key: self._walk_posts(
+                        fetcher, KEYWORD_SEARCH, {**keyword_params(kw), "cursor": 0}, key
+                    ),
+                )
+        for user in w.users:
+            yield user.key, lambda user=user: self._user(fetcher, user)
+        for n, batch in enumerate(batches(w.post_ids), 1):
+            yield (
+                f"posts:batch{n}",
+                lambda batch=batch: self._one_shot_posts(
+                    fetcher, POST_MULTI_INFO, {"ids": ";".join(batch)}, None
+                ),
+            )
+        for url in w.post_urls:
+            yield (
+                f"post:{url}",
+                lambda url=url: self._one_shot_posts(fetcher, POST_INFO, {"url": url}, None),
+            )
+        for aweme_id in w.comments:
+            yield f"comments:{aweme_id}", lambda a=aweme_id: self._comments(fetcher, a)
+        for music_id in w.music_ids:
+            yield f"music:{music_id}", lambda m=music_id: self._music(fetcher, m)
+
+    def _fetch(self) -> None:
+        try:
+            client = self.make_client()
+        except VendorError as exc:
+            self.report.stopped_by = exc
+            return
+        with client:
+            fetcher = Fetcher(client, self.report)
+            try:
+                if self.report.units_budget is not None:
+                    today = self.at.observed_at.date().isoformat()
+                    used = data_of(fetcher.get(USED_UNITS, {"date": today}), USED_UNITS)
+                    self.report.units_used_before = float(used or 0)
+                for label, fetch in self._units(fetcher):
+                    try:
+                        unit = fetch()
+                    except InvalidRequest as exc:
+                        if exc.status != 404:
+                            raise
+                        self.report.empty_slices.append(f"{label} (not found)")
+                        continue
+                    if not unit.tables and not any(unit.children.values()):
+                        self.report.empty_slices.append(label)
+                    self._commit(unit)
+            except VendorError as exc:
+                logger.error("stopping ensembledata after complete watch entries: %s", exc)
+                self.report.stopped_by = exc
+
+
+@dlt.source(name="ensembledata", max_table_nesting=0)
+def ensembledata_source(
+    watch: Any = None,
+    observed_on: date | None = None,
+    api_key: TSecretStrValue | None = dlt.secrets.value,
+    base_url: str = DEFAULT_BASE_URL,
+    requests_per_second: float = 5.0,
+    read_timeout: float = 30.0,
+    max_attempts: int = 6,
+    backoff_base: float = 0.5,
+    report: EnsembleDataReport | None = None,
+) -> list[DltResource]:
+    """Today's EnsembleData snapshot of the watched hashtags, keywords, creators, posts, music.
+
+    `watch` is an `EnsembleDataWatch` (or a dict of one), validated here before any request;
+    `observed_on` keys the snapshot tables (default: today, UTC). Settings resolve from
+    `SOURCES__ENSEMBLEDATA__*`. Call the report's `raise_if_stopped()` after loading: complete
+    watch entries are loaded first; a reached units budget stops the run the same way.
+    """
+    run_report = report if report is not None else EnsembleDataReport()
+    checked = validate_watch(watch)
+    run_report.units_budget = checked.daily_units_budget
+    now = datetime.now(UTC)
+    day = observed_on or now.date()
+    observed_at = now if day == now.date() else datetime.combine(day, now.time(), tzinfo=UTC)
+    settings = ClientSettings(
+        read_timeout=read_timeout,
+        max_attempts=max_attempts,
+        backoff_base=backoff_base,
+        requests_per_second=requests_per_second,
+    )
+    harvest = Harvest(
+        checked,
+        Observation(day, observed_at),
+        lambda: VendorClient(PROFILE, base_url, api_key, settings, stats=run_report.requests),
+        run_report,
+    )
+    return [_resource(table, harvest, run_report) for table in TABLES]
+
+
+def _resource(table: str, harvest: Harvest, report: RunReport) -> DltResource:
+    primary_key, merge_key = KEYS[table]
+    columns: dict[str, Any] = {}
+    for f in SCHEMAS[table]:
+        if pa.types.is_int64(f.type):
+            columns[f.name] = {"data_type": "bigint", "nullable": f.nullable}
+        elif pa.types.is_timestamp(f.type):
+            columns[f.name] = {"data_type": "timestamp", "timezone": True}
+    hints: dict[str, Any] = {"primary_key": list(primary_key)}
+    if merge_key is not None:
+        hints["merge_key"] = list(merge_key)
+
+    def rows() -> Iterator[pa.Table]:
+        found = harvest.rows(table)
+        if found:
+            report.count_rows(table, len(found))
+            yield rows_to_table(table, found)
+
+    return dlt.resource(
+        rows,
+        name=table,
+        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+        columns=columns,
+        **hints,
+    )

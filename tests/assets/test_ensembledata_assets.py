@@ -1,0 +1,133 @@
+"""EnsembleData snapshot asset through real Dagster materializations against the simulator."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+from dagster_dlt import DagsterDltResource
+
+from assets.ensembledata import DATASET, ensembledata_tiktok
+from assets.resources import WatchlistResource
+from pipelines.ensembledata import TABLES
+from tests.conftest import count
+
+TODAY = datetime.now(UTC).date().isoformat()
+
+
+def watchlist(tmp_path, budget: int | str = 200) -> WatchlistResource:
+    path = tmp_path / "watchlist.yaml"
+    path.write_text(
+        "ensembledata:\n"
+        f"  daily_units_budget: {budget}\n"
+        "  max_pages: 2\n"
+        "  hashtags: [skincare, makeup]\n"
+        "  keywords: [{name: honest review, period: 7}]\n"
+    )
+    return WatchlistResource(path=str(path))
+
+
+def materialize(warehouse, watch, instance=None, partition_key=TODAY):
+    return dg.materialize(
+        [ensembledata_tiktok],
+        resources={"dlt": DagsterDltResource(), "warehouse": warehouse, "watchlist": watch},
+        instance=instance,
+        partition_key=partition_key,
+        raise_on_error=False,
+    )
+
+
+def failure_text(result) -> str:
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    return failure.event_specific_data.error.message
+
+
+def test_an_asset_per_table_grouped_tagged_and_pooled():
+    keys = {spec.key for spec in ensembledata_tiktok.specs}
+    assert keys == {dg.AssetKey([DATASET, t]) for t in TABLES}
+    for spec in ensembledata_tiktok.specs:
+        assert spec.group_name == "ensembledata" and spec.kinds == {"dlt", "duckdb"}
+        assert spec.tags["vendor"] == "ensembledata" and spec.tags["period"] == "snapshot"
+        assert not list(spec.deps) and spec.description
+    assert ensembledata_tiktok.op.pool == "duckdb_writer"
+    checks = {(k.asset_key.path[-1], k.name) for k in ensembledata_tiktok.check_keys}
+    assert {("video_stats", "budget_respected"), ("video_stats", "observed_today")} <= checks
+    assert {(t, "unique_key") for t in TABLES} <= checks
+    assert {(t, "key_not_null") for t in TABLES} <= checks
+
+
+def test_todays_snapshot_loads_with_checks_and_run_metadata(sim, warehouse, tmp_path):
+    result = materialize(warehouse, watchlist(tmp_path))
+    assert result.success
+    videos = count(warehouse, f"select count(*) from {DATASET}.videos")
+    assert videos > 0
+    assert count(warehouse, f"select count(*) from {DATASET}.video_stats") == videos
+    assert count(warehouse, f"select count(distinct observed_on) from {DATASET}.video_stats") == 1
+    evaluations = result.get_asset_check_evaluations()
+    assert len(evaluations) == 2 * len(TABLES) + 2
+    assert all(e.passed for e in evaluations), [e.check_name for e in evaluations if not e.passed]
+    budget = next(e for e in evaluations if e.check_name == "budget_respected")
+    assert budget.metadata["units_budget"].value == 200
+    mats = {
+        m.materialization.asset_key.path[-1]: m.materialization.metadata
+        for m in result.get_asset_materialization_events()
+    }
+    assert set(mats) == set(TABLES)
+    meta = mats["videos"]
+    # 2 hashtags x 2 pages + 2 keyword pages; one unit each; plus the free used-units call
+    assert meta["requests"].value == 7 and meta["units_spent"].value == 6
+    assert meta["rows_videos"].value == videos
+    assert meta["units_budget"].value == 200 and meta["units_left"].value == 200 - 6
+
+
+def test_a_past_partition_fails_saying_snapshots_cannot_be_backfilled(sim, warehouse, tmp_path):
+    before = sim.stats("ensembledata")["total"]
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    result = materialize(warehouse, watchlist(tmp_path), partition_key=yesterday)
+    assert not result.success
+    text = failure_text(result)
+    assert "cannot be backfilled into the past" in text and yesterday in text
+    assert sim.stats("ensembledata")["total"] == before
+
+
+def test_budget_reached_fails_with_units_used_and_keeps_whole_entries(sim, warehouse, tmp_path):
+    result = materialize(warehouse, watchlist(tmp_path, budget=3))
+    assert not result.success
+    text = failure_text(result)
+    # skincare (2 pages) landed whole; makeup's first page fit, its second would not
+    assert "daily units budget of 3 reached" in text and "3 by this run" in text
+    hits = count(warehouse, f"select count(distinct watch_key) from {DATASET}.search_hits")
+    assert hits == 1
+    # a later run with budget left continues and nothing duplicates
+    assert materialize(warehouse, watchlist(tmp_path, budget=50)).success
+    assert count(warehouse, f"select count(distinct watch_key) from {DATASET}.search_hits") == 3
+    dupes = count(
+        warehouse,
+        f"select count(*) from (select aweme_id from {DATASET}.video_stats "
+        "group by aweme_id, observed_on having count(*) > 1)",
+    )
+    assert dupes == 0
+
+
+def test_bad_token_fails_clearly_and_leaves_no_trace(
+    sim, warehouse, tmp_path, dagster_home, monkeypatch
+):
+    token = "ed-asset-wrong-token-9876"
+    monkeypatch.setenv("SOURCES__ENSEMBLEDATA__API_KEY", token)
+    result = materialize(warehouse, watchlist(tmp_path), dagster_home)
+    assert not result.success
+    text = failure_text(result)
+    assert "HTTP 491" in text and "SOURCES__ENSEMBLEDATA__API_KEY" in text
+    records = dagster_home.get_records_for_run(result.run_id).records
+    assert records and all(token not in str(r.event_log_entry) for r in records)
+    assert not warehouse.file.exists() or token.encode() not in warehouse.file.read_bytes()
+
+
+def test_the_nightly_snapshot_job_runs_every_table():
+    from assets.definitions import defs
+
+    job = defs.resolve_job_def("snapshot_job")
+    selected = job.asset_layer.selected_asset_keys
+    assert {dg.AssetKey([DATASET, t]) for t in TABLES} <= selected
+    schedule = defs.resolve_schedule_def("snapshot_schedule")
+    assert schedule.job_name == "snapshot_job" and schedule.cron_schedule == "0 3 * * *"

@@ -1,0 +1,549 @@
+"""EnsembleData pipeline units: parsing, watch validation, error mapping, paging, budget.
+
+HTTP is faked with httpx.MockTransport; the simulator round trip is in tests/e2e.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from pipelines import ensembledata as ed
+from pipelines.errors import (
+    AuthError,
+    InvalidRequest,
+    MalformedResponse,
+    QuotaExhausted,
+    RateLimited,
+    ServerError,
+)
+from pipelines.http import ClientSettings, VendorClient, VendorProfile
+
+TOKEN = "ed-unit-secret-token-123"
+AT = ed.Observation(date(2026, 11, 20), datetime(2026, 11, 20, 9, 30, tzinfo=UTC))
+BIG = 7165262254722534698  # the guide's example post id, > 2**53
+
+# The guide's post-info example names these fields: author, music, desc, statistics.*
+SEED_POST: dict[str, Any] = {
+    "aweme_id": str(BIG),
+    "desc": "magic 🪄 مرحبا \x00 #magic",
+    "create_time": 1668096000,
+    "author": {
+        "uid": "6784819479778378757",
+        "unique_id": "daviddobrik",
+        "sec_uid": "MS4wLjABAAAAQ45",
+        "nickname": "David Dobrik",
+    },
+    "statistics": {
+        "play_count": 1_234_567,
+        "digg_count": 89_012,
+        "comment_count": 345,
+        "share_count": 67,
+        "collect_count": 8,
+    },
+    "text_extra": [{"hashtag_name": "Magic"}, {"hashtag_name": ""}, {"hashtag_name": "magic"}],
+    "music": {"id": 7104367250254116626, "title": "original sound", "author": "David"},
+}
+
+Route = Callable[[httpx.Request], httpx.Response]
+
+
+def ok(data: Any, units: int = 1, status: int = 200) -> httpx.Response:
+    return httpx.Response(status, json={"data": data}, headers={"units_charged": str(units)})
+
+
+def fail(status: int, detail: Any) -> httpx.Response:
+    return httpx.Response(status, json={"detail": detail})
+
+
+def client(handler: Route, report: ed.EnsembleDataReport | None = None, **kw) -> VendorClient:
+    settings = ClientSettings(requests_per_second=None, max_attempts=kw.pop("attempts", 3))
+    return VendorClient(
+        kw.pop("profile", ed.PROFILE),
+        "https://ensembledata.test/apis",
+        TOKEN,
+        settings,
+        stats=(report or ed.EnsembleDataReport()).requests,
+        transport=httpx.MockTransport(handler),
+        sleep=lambda _: None,
+    )
+
+
+def fetcher(handler: Route, budget: int | None = None) -> ed.Fetcher:
+    report = ed.EnsembleDataReport(units_budget=budget)
+    return ed.Fetcher(client(handler, report), report)
+
+
+# -- parsing --------------------------------------------------------------------------------
+
+
+def test_seed_post_parses_into_every_table_with_exact_ids():
+    parsed = ed.parse_post(SEED_POST, AT)
+    assert parsed.video["aweme_id"] == BIG and isinstance(parsed.video["aweme_id"], int)
+    assert parsed.video["create_time"] == datetime(2022, 11, 10, 16, 0, tzinfo=UTC)
+    assert parsed.video["description"] == SEED_POST["desc"]
+    assert parsed.video["author_uid"] == 6784819479778378757
+    assert parsed.video["music_id"] == 7104367250254116626
+    assert parsed.stats == {
+        "aweme_id": BIG,
+        "observed_on": AT.observed_on,
+        "observed_at": AT.observed_at,
+        "plays": 1_234_567,
+        "likes": 89_012,
+        "comments": 345,
+        "shares": 67,
+        "saves": 8,
+    }
+    # lower-cased, empty names dropped, duplicates once, positions from 1
+    assert parsed.hashtags == [{"aweme_id": BIG, "position": 1, "hashtag": "magic"}]
+    assert parsed.author["unique_id"] == "daviddobrik"
+    assert parsed.music["title"] == "original sound"
+
+
+def test_missing_sub_objects_give_no_rows_not_errors():
+    bare = {"aweme_id": str(BIG), "desc": "x", "create_time": 1668096000}
+    parsed = ed.parse_post(bare, AT)
+    assert parsed.music is None and parsed.author is None and parsed.stats is None
+    assert parsed.hashtags == []
+    assert parsed.video["music_id"] is None and parsed.video["author_uid"] is None
+
+
+def test_keyword_hits_are_unwrapped_from_aweme_info():
+    assert ed.parse_post({"aweme_info": SEED_POST}, AT).video["aweme_id"] == BIG
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        ({"aweme_id": None}, "'aweme_id' is missing"),
+        ({"aweme_id": 7.1e18}, "'aweme_id' should be an integer"),
+        ({"music": "x"}, "'music' should be an object"),
+        ({"statistics": {"play_count": "many"}}, "'statistics.play_count'"),
+        ({"text_extra": {"hashtag_name": "x"}}, "'text_extra' should be a list"),
+        ({"desc": 5}, "'desc' should be a string"),
+    ],
+)
+def test_bad_fields_are_named(patch, message):
+    with pytest.raises(ValueError, match=message):
+        ed.parse_post({**SEED_POST, **patch}, AT)
+
+
+def test_user_info_gives_identity_and_a_follower_snapshot():
+    user, stats = ed.parse_user_info(
+        {**SEED_POST["author"], "follower_count": 1000, "aweme_count": 5, "verified": True}, AT
+    )
+    assert user["uid"] == 6784819479778378757 and user["sec_uid"] == "MS4wLjABAAAAQ45"
+    assert stats["followers"] == 1000 and stats["videos"] == 5 and stats["verified"] is True
+    assert stats["observed_on"] == AT.observed_on and stats["uid"] == user["uid"]
+
+
+def test_comment_parses_with_its_author():
+    row, author = ed.parse_comment(
+        {"cid": str(BIG + 1), "aweme_id": str(BIG), "text": "wow", "user": SEED_POST["author"]},
+        AT,
+    )
+    assert row["comment_id"] == BIG + 1 and row["aweme_id"] == BIG
+    assert row["user_uid"] == author["uid"] == 6784819479778378757
+
+
+# -- watch validation -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("watch", "message"),
+    [
+        ({"users": [{"username": "a", "sec_uid": "b"}]}, "exactly one of username or sec_uid"),
+        ({"users": [{"posts": True}]}, "exactly one of username or sec_uid"),
+        ({"users": [{"username": "a", "depth": 0}]}, "greater than or equal to 1"),
+        ({"keywords": [{"name": "x", "period": 3}]}, "period"),
+        ({"keywords": [{"name": "x", "sorting": "views"}]}, "sorting"),
+        ({"keywords": [{"name": "x", "country": "usa"}]}, "two-letter"),
+        ({"keywords": [{"name": "  "}]}, "must not be empty"),
+        ({"hashtag_full_searches": [{"name": "x", "days": 0}]}, "days"),
+        ({"hashtag_full_searches": [{"name": "x", "max_cursor": 0}]}, "max_cursor"),
+        ({"post_ids": ["71x"]}, "ids are numeric"),
+        ({"post_ids": [True]}, "ids are numeric"),
+        ({"post_urls": ["https://example.com/a"]}, "tiktok.com"),
+        ({"daily_units_budget": 0}, "daily_units_budget"),
+        ({"max_pages": 0}, "max_pages"),
+        ({"hashtag": ["x"]}, "Extra inputs are not permitted"),
+    ],
+)
+def test_watch_validation_names_the_problem(watch, message):
+    with pytest.raises(ValidationError, match=message):
+        ed.validate_watch(watch)
+
+
+def test_watch_accepts_yaml_ints_as_ids_and_strips_hashes():
+    watch = ed.validate_watch({"post_ids": [BIG], "hashtags": ["#magic"]})
+    assert watch.post_ids == (str(BIG),) and watch.hashtags == ("magic",)
+
+
+def test_keyword_params_map_sorting_and_flags():
+    entry = ed.KeywordWatch(name="magic", period=30, sorting="likes", country="US")
+    assert ed.keyword_params(entry) == {
+        "name": "magic",
+        "period": 30,
+        "sorting": 1,
+        "match_exactly": "false",
+        "country": "US",
+    }
+    assert "country" not in ed.keyword_params(ed.KeywordWatch(name="m"))
+
+
+def test_multi_info_batches_hold_at_most_100_unique_ids():
+    ids = (*(str(BIG + n) for n in range(250)), str(BIG))
+    got = ed.batches(ids)
+    assert [len(b) for b in got] == [100, 100, 50]
+    assert sum(got, ()) == ids[:250]
+    with pytest.raises(ValueError, match=r"1\.\.100"):
+        ed.batches(ids, 101)
+
+
+# -- errors and the data-on-error hook ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "detail", "error", "text"),
+    [
+        (491, "Token not found", AuthError, "SOURCES__ENSEMBLEDATA__API_KEY"),
+        (492, "Token expired", AuthError, "Token expired"),
+        (493, "Max daily units reached", QuotaExhausted, "quota"),
+        (495, "Units used up", QuotaExhausted, "re-run"),
+        (
+            422,
+            [{"loc": ["query", "period"], "msg": "not a valid period", "type": "value_error"}],
+            InvalidRequest,
+            "period: not a valid period",
+        ),
+        (404, "User not found", InvalidRequest, "User not found"),
+    ],
+)
+def test_error_statuses_map_onto_the_taxonomy_without_retry(status, detail, error, text):
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return fail(status, detail)
+
+    with pytest.raises(error) as caught, client(handler) as c:
+        c.get(ed.HASHTAG_POSTS, {"name": "magic"})
+    assert len(calls) == 1
+    assert text in str(caught.value) and f"HTTP {status}" in str(caught.value)
+    assert TOKEN not in str(caught.value)
+    assert calls[0].url.params["token"] == TOKEN  # the token travels as a query parameter
+
+
+@pytest.mark.parametrize(
+    ("status", "error"), [(429, RateLimited), (500, ServerError), (520, ServerError)]
+)
+def test_transient_statuses_are_retried_then_raised(status, error):
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return fail(status, "busy")
+
+    with pytest.raises(error), client(handler, attempts=3) as c:
+        c.get(ed.HASHTAG_POSTS, {"name": "magic"})
+    assert len(calls) == 3
+
+
+def test_a_4xx_carrying_data_is_data_and_its_units_count():
+    report = ed.EnsembleDataReport()
+    body = {"data": [SEED_POST], "detail": "1 of 2 posts were not found"}
+    with client(
+        lambda r: httpx.Response(400, json=body, headers={"units_charged": "2"}), report
+    ) as c:
+        response = c.get(ed.POST_MULTI_INFO, {"ids": f"{BIG};1"})
+    assert response.status == 400 and response.body["data"][0]["aweme_id"] == str(BIG)
+    assert report.requests.credits == 2 and report.requests.statuses == {"400": 1}
+
+
+def test_a_4xx_without_data_stays_an_error_and_5xx_with_data_is_not_data():
+    with pytest.raises(InvalidRequest), client(lambda r: fail(400, "bad")) as c:
+        c.get(ed.POST_MULTI_INFO, {"ids": "1"})
+    with pytest.raises(InvalidRequest), client(lambda r: ok(None, status=400)) as c:
+        c.get(ed.POST_MULTI_INFO, {"ids": "1"})
+    with pytest.raises(ServerError), client(lambda r: ok([1], status=500), attempts=1) as c:
+        c.get(ed.POST_MULTI_INFO, {"ids": "1"})
+
+
+def test_profiles_without_the_hook_are_unchanged():
+    plain = VendorProfile(name="plain", auth="query")
+    with pytest.raises(InvalidRequest), client(lambda r: ok([1], status=400), profile=plain) as c:
+        c.get("/x")
+
+
+def test_the_token_never_reaches_logs_or_transport_errors(caplog):
+    def broken(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"cannot reach {request.url}")
+
+    caplog.set_level(logging.DEBUG)
+    with client(lambda r: ok({"data": []})) as c:
+        c.get(ed.HASHTAG_POSTS, {"name": "magic"})
+    with pytest.raises(ServerError) as caught, client(broken, attempts=2) as c:
+        c.get(ed.HASHTAG_POSTS, {"name": "magic"})
+    assert "token=***" in str(caught.value) and TOKEN not in str(caught.value)
+    assert "token=***" in caplog.text  # httpx logged the URL, masked
+    assert TOKEN not in caplog.text
+
+
+# -- pagination -----------------------------------------------------------------------------
+
+
+def pager(pages: dict[Any, dict[str, Any]], seen: list[dict[str, str]]) -> Route:
+    """Answers the page registered for the request's cursor (absent cursor = 0)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        params = dict(request.url.params)
+        seen.append(params)
+        cursor = params.get("cursor", params.get("start_cursor", "0"))
+        return ok(pages[cursor])
+
+    return handler
+
+
+def test_walk_stops_at_the_end_marker_missing_or_null():
+    for end in ({}, {"nextCursor": None}):
+        seen: list[dict[str, str]] = []
+        pages = {"0": {"data": [1, 2], "nextCursor": 2}, "2": {"data": [3], **end}}
+        result = ed.walk(fetcher(pager(pages, seen)), ed.HASHTAG_POSTS, {"name": "m"},
+                         list_key="data", max_pages=10)  # fmt: skip
+        assert result.stopped == "end"
+        assert [items for items, _ in result.pages] == [[1, 2], [3]]
+        assert [p.get("cursor") for p in seen] == [None, "2"]
+
+
+def test_walk_stops_at_the_configured_depth():
+    seen: list[dict[str, str]] = []
+    pages = {str(n): {"data": [n], "nextCursor": n + 1} for n in range(10)}
+    result = ed.walk(fetcher(pager(pages, seen)), ed.HASHTAG_POSTS, {"name": "m", "cursor": 0},
+                     list_key="data", max_pages=3)  # fmt: skip
+    assert result.stopped == "depth" and len(seen) == 3
+    with pytest.raises(ValueError, match="max_pages"):
+        ed.walk(fetcher(pager(pages, [])), ed.HASHTAG_POSTS, {}, list_key="data", max_pages=0)
+
+
+@pytest.mark.parametrize("repeat", ["20", "0"])
+def test_walk_stops_on_a_repeated_cursor_instead_of_looping(repeat):
+    seen: list[dict[str, str]] = []
+    pages = {"0": {"data": [1], "nextCursor": 20}, "20": {"data": [2], "nextCursor": int(repeat)}}
+    result = ed.walk(fetcher(pager(pages, seen)), ed.HASHTAG_POSTS, {"name": "m", "cursor": 0},
+                     list_key="data", max_pages=50)  # fmt: skip
+    assert result.stopped == "repeated_cursor" and len(seen) == 2
+
+
+def test_followings_walk_passes_page_token_and_ends_without_one():
+    seen: list[dict[str, str]] = []
+    pages = {
+        "0": {"followings": [1], "nextCursor": 100, "nextPageToken": "tok-a"},
+        "100": {"followings": [2], "nextCursor": 200, "nextPageToken": "tok-b"},
+        "200": {"followings": [3], "nextCursor": 300, "nextPageToken": None},
+    }
+    result = ed.walk(fetcher(pager(pages, seen)), ed.USER_FOLLOWINGS,
+                     {"id": "1", "secUid": "s", "cursor": 0}, list_key="followings",
+                     max_pages=10, page_token=True)  # fmt: skip
+    assert result.stopped == "end" and len(result.pages) == 3
+    assert [(p["cursor"], p.get("page_token")) for p in seen] == [
+        ("0", None),
+        ("100", "tok-a"),
+        ("200", "tok-b"),
+    ]
+
+
+def test_user_posts_walk_on_start_cursor():
+    seen: list[dict[str, str]] = []
+    pages = {"0": {"data": [1], "nextCursor": 1700000000000}, "1700000000000": {"data": [2]}}
+    result = ed.walk(fetcher(pager(pages, seen)), ed.USER_POSTS, {"username": "u", "depth": 2},
+                     list_key="data", max_pages=5, cursor_param="start_cursor")  # fmt: skip
+    assert result.stopped == "end" and seen[1]["start_cursor"] == "1700000000000"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [([1], "`data` should be an object"), ({"data": 5}, "`data.data` should be a list")],
+)
+def test_walk_rejects_pages_of_the_wrong_shape(data, message):
+    with pytest.raises(MalformedResponse, match=message):
+        ed.walk(fetcher(lambda r: ok(data)), ed.HASHTAG_POSTS, {}, list_key="data", max_pages=2)
+
+
+# -- budget ---------------------------------------------------------------------------------
+
+
+def test_budget_stops_before_the_request_that_would_exceed_it():
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return ok({"data": []}, units=2)
+
+    f = fetcher(handler, budget=5)
+    f.report.units_used_before = 1
+    f.get(ed.HASHTAG_POSTS, {"name": "a"})  # expected 1, spends 2 -> 3 used
+    with pytest.raises(QuotaExhausted) as caught:
+        f.get(ed.HASHTAG_POSTS, {"name": "b"})  # last seen price 2 -> would reach 5: allowed
+        f.get(ed.HASHTAG_POSTS, {"name": "c"})  # 5 + 2 > 5: refused before sending
+    assert len(calls) == 2
+    text = str(caught.value)
+    assert "budget of 5" in text and "1 units were used earlier today" in text
+    assert "4 by this run" in text and "daily_units_budget" in text
+    assert f.report.units_spent == 4 and f.report.units_by_endpoint[ed.HASHTAG_POSTS] == 4
+
+
+def test_expected_units_scale_with_depth_ids_and_full_search_size():
+    f = fetcher(lambda r: ok({}))
+    assert f.expected_units(ed.USER_POSTS, {"depth": 4}) == 4
+    assert f.expected_units(ed.POST_MULTI_INFO, {"ids": ";".join(["1"] * 25)}) == 3
+    assert f.expected_units(ed.HASHTAG_RECENT_POSTS, {"max_cursor": 100}) == 5
+    assert f.expected_units(ed.USED_UNITS, {}) == 0
+    assert f.expected_units(ed.HASHTAG_POSTS, {}) == 1
+
+
+def test_no_budget_means_no_check():
+    f = fetcher(lambda r: ok({"data": []}, units=1000), budget=None)
+    for _ in range(3):
+        f.get(ed.HASHTAG_POSTS, {"name": "a"})
+    assert f.report.units_spent == 3000
+
+
+# -- every endpoint family from the source --------------------------------------------------
+
+
+def fake_vendor(calls: list[tuple[str, dict[str, str]]]) -> Route:
+    """One canned answer per path; records (path, params without the token)."""
+    user = {**SEED_POST["author"], "follower_count": 10}
+    answers: dict[str, Any] = {
+        ed.USED_UNITS: 0,
+        ed.HASHTAG_POSTS: {"data": [SEED_POST]},
+        ed.HASHTAG_RECENT_POSTS: {"data": [SEED_POST]},
+        ed.KEYWORD_SEARCH: {"data": [{"aweme_info": SEED_POST}]},
+        ed.KEYWORD_FULL_SEARCH: {"data": [{"aweme_info": SEED_POST}]},
+        ed.USER_INFO_FROM_SECUID: {"user": user},
+        ed.USER_POSTS_FROM_SECUID: {"data": [SEED_POST]},
+        ed.USER_FOLLOWERS: {"followers": [SEED_POST["author"]], "nextCursor": None},
+        ed.USER_FOLLOWINGS: {"followings": [], "nextCursor": None, "nextPageToken": None},
+        ed.POST_INFO: [SEED_POST],
+        ed.POST_MULTI_INFO: [SEED_POST],
+        ed.POST_COMMENTS: {"comments": [{"cid": "1", "aweme_id": str(BIG), "text": "hi"}]},
+        ed.MUSIC_DETAILS: {"id": 5, "title": "song", "user_count": 7},
+        ed.MUSIC_POSTS: {"data": [SEED_POST]},
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path.removeprefix("/apis")
+        params = {k: v for k, v in request.url.params.items() if k != "token"}
+        calls.append((path, params))
+        return ok(answers[path])
+
+    return handler
+
+
+def test_every_endpoint_family_is_called_with_its_parameters():
+    calls: list[tuple[str, dict[str, str]]] = []
+    report = ed.EnsembleDataReport(units_budget=1000)
+    watch = ed.validate_watch(
+        {
+            "max_pages": 2,
+            "hashtags": ["magic"],
+            "hashtag_full_searches": [{"name": "magic", "days": 7, "max_cursor": 2000}],
+            "keywords": [
+                {"name": "magic trick", "period": 30, "sorting": "likes", "country": "US"},
+                {"name": "magic", "full": True, "match_exactly": True},
+            ],
+            "users": [
+                {
+                    "sec_uid": "MS4wLjABAAAAQ45",
+                    "depth": 3,
+                    "oldest_createtime": 1700000000,
+                    "followers": True,
+                    "followings": True,
+                }
+            ],
+            "post_ids": [str(BIG + n) for n in range(150)],
+            "post_urls": ["https://www.tiktok.com/@daviddobrik/video/7165262254722534698"],
+            "comments": [str(BIG)],
+            "music_ids": ["5"],
+        }
+    )
+    harvest = ed.Harvest(watch, AT, lambda: client(fake_vendor(calls), report), report)
+    assert len(harvest.rows("videos")) == 1
+    assert report.stopped_by is None
+    by_path: dict[str, list[dict[str, str]]] = {}
+    for path, params in calls:
+        by_path.setdefault(path, []).append(params)
+    assert by_path[ed.USED_UNITS] == [{"date": "2026-11-20"}]
+    assert by_path[ed.HASHTAG_POSTS] == [{"name": "magic", "cursor": "0"}]
+    assert by_path[ed.HASHTAG_RECENT_POSTS] == [
+        {"name": "magic", "days": "7", "max_cursor": "2000"}
+    ]
+    assert by_path[ed.KEYWORD_SEARCH] == [
+        {"name": "magic trick", "period": "30", "sorting": "1", "match_exactly": "false",
+         "country": "US", "cursor": "0"}
+    ]  # fmt: skip
+    assert by_path[ed.KEYWORD_FULL_SEARCH] == [
+        {"name": "magic", "period": "7", "sorting": "0", "match_exactly": "true"}
+    ]
+    assert by_path[ed.USER_INFO_FROM_SECUID] == [{"secUid": "MS4wLjABAAAAQ45"}]
+    assert by_path[ed.USER_POSTS_FROM_SECUID] == [
+        {"secUid": "MS4wLjABAAAAQ45", "depth": "3", "oldest_createtime": "1700000000"}
+    ]
+    follow = {"id": "6784819479778378757", "secUid": "MS4wLjABAAAAQ45", "cursor": "0"}
+    assert by_path[ed.USER_FOLLOWERS] == [follow] and by_path[ed.USER_FOLLOWINGS] == [follow]
+    assert [len(p["ids"].split(";")) for p in by_path[ed.POST_MULTI_INFO]] == [100, 50]
+    assert by_path[ed.POST_INFO] == [{"url": watch.post_urls[0]}]
+    assert by_path[ed.POST_COMMENTS] == [{"aweme_id": str(BIG), "cursor": "0"}]
+    assert by_path[ed.MUSIC_DETAILS] == [{"id": "5"}]
+    assert by_path[ed.MUSIC_POSTS] == [{"music_id": "5", "cursor": "0"}]
+    assert harvest.rows("music_stats") == [
+        {"music_id": 5, "observed_on": AT.observed_on, "posts": 7}
+    ]
+    assert [r["relation"] for r in harvest.rows("follows")] == ["follower"]
+    assert len(harvest.rows("comments")) == 1 and len(harvest.rows("user_stats")) == 1
+    hits = {r["watch_key"] for r in harvest.rows("search_hits")}
+    assert hits == {
+        "hashtag:magic",
+        "hashtag_full:magic",
+        "keyword:magic trick",
+        "keyword:magic",
+        "user:MS4wLjABAAAAQ45",
+        "music:5",
+    }
+
+
+def test_a_malformed_post_names_field_page_and_request_and_keeps_complete_entries():
+    calls: list[tuple[str, dict[str, str]]] = []
+    good = fake_vendor(calls)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("name") == "broken":
+            return ok({"data": [{**SEED_POST, "aweme_id": "x"}]})
+        return good(request)
+
+    report = ed.EnsembleDataReport(units_budget=None)
+    watch = ed.validate_watch({"hashtags": ["magic", "broken", "later"]})
+    harvest = ed.Harvest(watch, AT, lambda: client(handler, report), report)
+    assert len(harvest.rows("search_hits")) == 1  # magic landed; later was never asked
+    assert isinstance(report.stopped_by, MalformedResponse)
+    assert "'aweme_id'" in str(report.stopped_by) and "page 1" in str(report.stopped_by)
+    assert [p.get("name") for _, p in calls] == ["magic"]
+
+
+def test_a_missing_user_is_an_empty_slice_not_a_stop():
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/tt/user/info"):
+            return fail(404, "User not found")
+        return ok({"data": [SEED_POST]})
+
+    report = ed.EnsembleDataReport(units_budget=None)
+    watch = ed.validate_watch({"users": [{"username": "gone"}], "hashtags": ["magic"]})
+    harvest = ed.Harvest(watch, AT, lambda: client(handler, report), report)
+    assert len(harvest.rows("videos")) == 1 and report.stopped_by is None
+    assert report.empty_slices == ["user:gone (not found)"]

@@ -1,0 +1,437 @@
+"""TikTok Research pipeline pieces: validation, request building, parsing, token, crawl, tasks."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import httpx
+import pytest
+
+from pipelines.errors import ConfigError, InvalidRequest, QuotaExhausted, ServerError
+from pipelines.http import ClientSettings, VendorClient
+from pipelines.redaction import Secret
+from pipelines.tiktok_research import (
+    PROFILE,
+    TOKEN_PROFILE,
+    OAuthToken,
+    QueryTaskError,
+    RequestBudget,
+    ResearchQuery,
+    TaskSettings,
+    Window,
+    crawl_window,
+    parse_video,
+    query_body,
+    run_task,
+    split_windows,
+    task_body,
+    tiktok_research_source,
+    validate_watch,
+)
+
+FAST = ClientSettings(max_attempts=3, backoff_base=0.0, requests_per_second=None)
+PULLED = datetime(2026, 11, 23, 3, tzinfo=UTC)
+BIG_ID = 7_601_397_977_986_501_919  # > 2**53: a float would round it
+QUERY = ResearchQuery(name="skincare", hashtags=("skincare",), regions=("US",))
+WINDOW = Window(date(2026, 11, 1), date(2026, 11, 2))
+
+
+def envelope(data, code="ok", message=""):
+    return {"data": data, "error": {"code": code, "message": message, "log_id": "log-1"}}
+
+
+def video(n: int, **extra):
+    return {"id": BIG_ID + n, "create_time": 1_762_000_000 + n, **extra}
+
+
+class Vendor:
+    """A fake Research API: token endpoint plus scripted research answers."""
+
+    def __init__(self, answers, token_ttl=7200):
+        self.answers = list(answers)
+        self.token_ttl = token_ttl
+        self.tokens = 0
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth/token/"):
+            self.tokens += 1
+            return httpx.Response(
+                200,
+                json={"access_token": f"tok-{self.tokens}", "expires_in": self.token_ttl},
+            )
+        self.requests.append(request)
+        item = self.answers.pop(0)
+        return item(request) if callable(item) else item
+
+    def bodies(self):
+        return [json.loads(r.content) for r in self.requests]
+
+
+def clients(vendor: Vendor, clock=lambda: 0.0):
+    transport = httpx.MockTransport(vendor)
+    token_client = VendorClient(TOKEN_PROFILE, "http://r.test", None, FAST, transport=transport)
+    token = OAuthToken(token_client, Secret("client-key-1"), Secret("client-secret-1"), clock)
+    client = VendorClient(
+        PROFILE, "http://r.test", None, FAST, transport=transport, auth_provider=token,
+        sleep=lambda s: None,
+    )  # fmt: skip
+    return client, token
+
+
+def page(videos, *, cursor, has_more, search_id="s1"):
+    return httpx.Response(
+        200,
+        json=envelope(
+            {"videos": videos, "cursor": cursor, "has_more": has_more, "search_id": search_id}
+        ),
+    )
+
+
+# -- validation and request building ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("condition", "named"),
+    [
+        ({"field": "hashtag_names", "operator": "EQ", "field_values": ["x"]}, "'hashtag_names'"),
+        ({"field": "video_description", "operator": "GT", "field_values": ["x"]},
+         "'video_description'"),
+        ({"field": "region", "operator": "EQ", "field_values": ["US"]}, "'region'"),
+        ({"field": "like_count", "operator": "GTE", "field_values": ["many"]}, "'like_count'"),
+        ({"field": "view_count", "operator": "GT", "field_values": ["1", "2"]}, "'view_count'"),
+    ],
+)  # fmt: skip
+def test_a_condition_the_seed_does_not_allow_is_refused_naming_the_field(condition, named):
+    watch = {"queries": [{"name": "q", "condition_groups": [
+        {"operator": "and", "conditions": [condition]}]}]}  # fmt: skip
+    with pytest.raises(ConfigError) as info:
+        validate_watch(watch)
+    assert named in str(info.value)
+
+
+def test_operators_are_case_insensitive_as_in_the_seed_example():
+    watch = validate_watch({"queries": [{"name": "q", "condition_groups": [
+        {"operator": "and", "conditions": [
+            {"field": "like_count", "operator": "gte", "field_values": ["1000"]},
+            {"field": "hashtag_names", "operator": "CONTAINs", "field_values": ["tiktok"]},
+        ]}]}]})  # fmt: skip
+    body = query_body(watch.queries[0].groups(), WINDOW, 100)
+    ops = [c["operation"] for c in body["query"]["and"]]
+    assert ops == ["GTE", "CONTAINS"]
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ({"max_count": 101}, "max_count"),
+        ({"window_days": 31}, "window_days"),
+        ({"task_limit": 100_001}, "task_limit"),
+        ({"lookback_days": 0}, "lookback_days"),
+    ],
+)
+def test_limits_over_the_seed_maxima_are_refused(override, named):
+    with pytest.raises(ConfigError, match=named):
+        validate_watch(override)
+
+
+def test_invalid_watch_fails_when_the_source_is_built_before_any_client_exists():
+    with pytest.raises(ConfigError, match="'username'"):
+        tiktok_research_source(
+            watch={"queries": [{"name": "q", "condition_groups": [{"operator": "and",
+                   "conditions": [{"field": "username", "operator": "LIKE",
+                                   "field_values": ["a%"]}]}]}]},
+            days=[WINDOW.start], client_key="k", client_secret="s", base_url="http://r.test",
+        )  # fmt: skip
+
+
+def test_shortcuts_become_one_or_group_and_one_and_group():
+    query = ResearchQuery(
+        name="food", hashtags=("#Recipe",), keywords=("air fryer",), regions=("US", "GB"),
+        usernames=("chef",), music_ids=(BIG_ID,), min_views=1000,
+    )  # fmt: skip
+    body = query_body(query.groups(), Window(date(2026, 10, 1), date(2026, 10, 30)), 50, 100, "s9")
+    assert body == {
+        "query": {
+            "or": [
+                {"operation": "CONTAINS", "field_name": "hashtag_names",
+                 "field_values": ["recipe"]},
+                {"operation": "LIKE", "field_name": "video_description",
+                 "field_values": ["%air fryer%"]},
+            ],
+            "and": [
+                {"operation": "IN", "field_name": "region_code", "field_values": ["US", "GB"]},
+                {"operation": "IN", "field_name": "username", "field_values": ["chef"]},
+                {"operation": "IN", "field_name": "music_id", "field_values": [str(BIG_ID)]},
+                {"operation": "GTE", "field_name": "view_count", "field_values": ["1000"]},
+            ],
+        },
+        "start_date": "20261001",
+        "end_date": "20261030",
+        "max_count": 50,
+        "cursor": 100,
+        "search_id": "s9",
+    }  # fmt: skip
+
+
+def test_a_query_without_conditions_or_with_two_or_groups_in_query_mode_is_refused():
+    with pytest.raises(ConfigError, match="every video"):
+        validate_watch({"queries": [{"name": "all"}]})
+    two_ors = {"name": "q", "hashtags": ["a"], "condition_groups": [
+        {"operator": "or", "conditions": [{"field": "region_code", "operator": "EQ",
+                                           "field_values": ["US"]}]}]}  # fmt: skip
+    with pytest.raises(ConfigError, match="mode: task"):
+        validate_watch({"queries": [two_ors]})
+    assert validate_watch({"mode": "task", "queries": [two_ors]}).mode == "task"
+
+
+def test_task_body_bounds_create_time_to_the_window_in_utc_seconds():
+    body = task_body(QUERY.groups(), WINDOW, 200)
+    assert body["category"] == "video" and body["limit"] == 200
+    bounds = body["condition_groups"][0]
+    assert bounds == {
+        "operator": "and",
+        "conditions": [
+            {"field": "create_time", "operator": "GTE", "field_values": ["1793491200"]},
+            {"field": "create_time", "operator": "LT", "field_values": ["1793664000"]},
+        ],
+    }
+    assert body["fields"].startswith("id,create_time,")
+
+
+def test_windows_split_to_the_30_day_limit_and_at_gaps():
+    days = [date(2026, 1, 1).fromordinal(date(2026, 1, 1).toordinal() + n) for n in range(45)]
+    days += [date(2026, 3, 1)]
+    windows = split_windows(days)
+    assert [(w.start, w.end) for w in windows] == [
+        (date(2026, 1, 1), date(2026, 1, 30)),
+        (date(2026, 1, 31), date(2026, 2, 14)),
+        (date(2026, 3, 1), date(2026, 3, 1)),
+    ]
+    assert [len(w.days) for w in split_windows(days[:5], 2)] == [2, 2, 1]
+
+
+# -- parsing -------------------------------------------------------------------------------------
+
+
+def test_parse_video_keeps_64_bit_ids_text_and_lists_and_nulls_missing_fields():
+    raw = json.loads(
+        json.dumps(
+            {
+                "id": BIG_ID,
+                "create_time": 1_762_000_000,
+                "username": "ab\x00c نور",
+                "region_code": "NL",
+                "video_description": "W huzz magnet 🧲 #fyp",
+                "music_id": BIG_ID - 1,
+                "like_count": 1000,
+                "hashtag_names": ["fyp", "fypシ"],
+                "stem_verified": False,
+            }
+        )
+    )
+    row = parse_video(raw, "q", PULLED, "log-9")
+    assert row["id"] == BIG_ID and row["music_id"] == BIG_ID - 1
+    assert row["create_time"] == datetime(2025, 11, 1, 12, 26, 40, tzinfo=UTC)
+    assert row["create_day"] == date(2025, 11, 1)
+    assert row["username"] == "ab\x00c نور"
+    assert row["video_description"] == "W huzz magnet 🧲 #fyp"
+    assert row["hashtag_names"] == ["fyp", "fypシ"]
+    assert row["effect_ids"] is None and row["view_count"] is None and row["voice_to_text"] is None
+    assert row["stem_verified"] is False and row["log_id"] == "log-9"
+
+
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        ({"create_time": 1}, "'id'"),
+        ({"id": float(BIG_ID), "create_time": 1}, "'id'"),
+        ({"id": 1, "create_time": 1, "like_count": "lots"}, "'like_count'"),
+        ({"id": 1, "create_time": 1, "hashtag_names": "fyp"}, "'hashtag_names'"),
+        ({"id": 1}, "'create_time'"),
+    ],
+)
+def test_a_bad_video_names_its_field(item, field):
+    with pytest.raises(ValueError, match=field):
+        parse_video(item, "q", PULLED)
+
+
+# -- token -----------------------------------------------------------------------------------------
+
+
+def test_token_is_cached_then_refreshed_before_it_expires():
+    now = [0.0]
+    vendor = Vendor([page([], cursor=0, has_more=False)] * 3)
+    client, token = clients(vendor, clock=lambda: now[0])
+    for at in (0.0, 6000.0, 7000.0):  # 7000 s is inside the 300 s refresh margin
+        now[0] = at
+        client.post("/v2/research/video/query/", {})
+    auth = [r.headers["authorization"] for r in vendor.requests]
+    assert auth == ["Bearer tok-1", "Bearer tok-1", "Bearer tok-2"]
+    assert token.fetched == 2
+
+
+def test_a_401_refreshes_the_token_once_then_succeeds():
+    refused = httpx.Response(401, json=envelope({}, "access_token_invalid", "expired"))
+    vendor = Vendor([refused, page([video(1)], cursor=1, has_more=False)])
+    client, _ = clients(vendor)
+    response = client.post("/v2/research/video/query/", {})
+    assert response.body["data"]["videos"][0]["id"] == BIG_ID + 1
+    assert [r.headers["authorization"] for r in vendor.requests] == ["Bearer tok-1", "Bearer tok-2"]
+
+
+def test_a_second_401_is_an_auth_error_without_the_secrets():
+    refused = httpx.Response(401, json=envelope({}, "access_token_invalid", "tok-2 refused"))
+    vendor = Vendor([refused, refused])
+    client, _ = clients(vendor)
+    with pytest.raises(Exception) as info:
+        client.post("/v2/research/video/query/", {})
+    assert info.type.__name__ == "AuthError"
+    text = str(info.value)
+    assert "tok-2" not in text and "client-secret-1" not in text
+
+
+# -- crawl -----------------------------------------------------------------------------------------
+
+
+def test_short_pages_do_not_end_the_crawl_only_has_more_does():
+    vendor = Vendor([
+        page([video(1), video(2)], cursor=2, has_more=True),
+        page([], cursor=5, has_more=True),
+        page([video(3)], cursor=6, has_more=False),
+    ])  # fmt: skip
+    client, _ = clients(vendor)
+    rows = crawl_window(client, QUERY, WINDOW, max_count=100, budget=RequestBudget())
+    assert sorted(r["id"] for r in rows) == [BIG_ID + 1, BIG_ID + 2, BIG_ID + 3]
+    bodies = vendor.bodies()
+    assert [b.get("cursor") for b in bodies] == [None, 2, 5]
+    assert [b.get("search_id") for b in bodies] == [None, "s1", "s1"]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        httpx.Response(
+            400, json=envelope({}, "invalid_params", "Search Id s1 is invalid or expired")
+        ),
+        httpx.Response(500, json=envelope({}, "internal_error", "oops")),
+    ],
+)  # fmt: skip
+def test_a_broken_search_restarts_the_window_without_losing_or_doubling(broken):
+    retries = [broken] * (1 if broken.status_code == 400 else FAST.max_attempts)
+    vendor = Vendor([
+        page([video(1), video(2)], cursor=2, has_more=True),
+        *retries,
+        page([video(1), video(2)], cursor=2, has_more=True, search_id="s2"),
+        page([video(3)], cursor=3, has_more=False, search_id="s2"),
+    ])  # fmt: skip
+    client, _ = clients(vendor)
+    budget = RequestBudget()
+    rows = crawl_window(client, QUERY, WINDOW, max_count=2, budget=budget)
+    assert sorted(r["id"] for r in rows) == [BIG_ID + 1, BIG_ID + 2, BIG_ID + 3]
+    restart = vendor.bodies()[len(retries) + 1]
+    assert "cursor" not in restart and "search_id" not in restart
+    assert budget.spent == 4
+
+
+def test_an_invalid_request_that_is_not_about_search_id_is_not_retried():
+    vendor = Vendor([httpx.Response(400, json=envelope({}, "invalid_params", "bad field x"))])
+    client, _ = clients(vendor)
+    with pytest.raises(InvalidRequest, match="bad field x"):
+        crawl_window(client, QUERY, WINDOW, max_count=10, budget=RequestBudget())
+    assert len(vendor.requests) == 1
+
+
+def test_a_search_that_keeps_breaking_gives_up_with_a_server_error():
+    vendor = Vendor([httpx.Response(500, json=envelope({}, "internal_error", "down"))] * 12)
+    client, _ = clients(vendor)
+    with pytest.raises(ServerError):
+        crawl_window(client, QUERY, WINDOW, max_count=10, budget=RequestBudget())
+
+
+def test_daily_quota_429_is_quota_exhausted_and_not_retried():
+    quota = httpx.Response(
+        429, json=envelope({}, "daily_quota_limit_exceeded", "The daily quota limit is reached")
+    )
+    vendor = Vendor([quota])
+    client, _ = clients(vendor)
+    with pytest.raises(QuotaExhausted):
+        crawl_window(client, QUERY, WINDOW, max_count=10, budget=RequestBudget())
+    assert len(vendor.requests) == 1
+
+
+def test_the_run_budget_stops_before_the_request_that_would_exceed_it():
+    vendor = Vendor([page([video(n)], cursor=n, has_more=True) for n in range(1, 10)])
+    client, _ = clients(vendor)
+    budget = RequestBudget(limit=3)
+    with pytest.raises(QuotaExhausted, match="budget of 3"):
+        crawl_window(client, QUERY, WINDOW, max_count=1, budget=budget)
+    assert len(vendor.requests) == 3 and budget.left == 0
+
+
+# -- query tasks ----------------------------------------------------------------------
+
+
+def answer(data):
+    return httpx.Response(200, json=envelope(data))
+
+
+def test_task_is_polled_with_backoff_until_completed_then_every_result_page_is_read():
+    vendor = Vendor([
+        answer({"task_id": 42}),
+        answer({"status": "Created"}),
+        answer({"status": "Validating"}),
+        answer({"status": "Processing"}),
+        answer({"status": "Completed"}),
+        answer({"videos": [video(1)], "cursor": 1, "has_more": True}),
+        answer({"videos": [video(2)], "cursor": 2, "has_more": False}),
+    ])  # fmt: skip
+    client, _ = clients(vendor)
+    sleeps: list[float] = []
+    rows = run_task(client, QUERY, WINDOW, settings=TaskSettings(poll_initial=1, poll_max=3),
+                    budget=RequestBudget(), sleep=sleeps.append)  # fmt: skip
+    assert [r["id"] for r in rows] == [BIG_ID + 1, BIG_ID + 2]
+    assert sleeps == [1, 2, 3]
+    paths = [r.url.path.rsplit("/", 2)[-2] for r in vendor.requests]
+    assert paths == ["create", "status", "status", "status", "status", "result", "result"]
+    assert vendor.bodies()[-1] == {"task_id": 42, "cursor": 1, "max_count": 1000}
+
+
+def test_analysis_failed_ends_with_a_clear_error_and_no_cancel():
+    vendor = Vendor([answer({"task_id": 7}), answer({"status": "AnalysisFailed"})])
+    client, _ = clients(vendor)
+    with pytest.raises(QueryTaskError, match=r"query task 7 .*ended AnalysisFailed"):
+        run_task(client, QUERY, WINDOW, settings=TaskSettings(), budget=RequestBudget(),
+                 sleep=lambda s: None)  # fmt: skip
+    assert len(vendor.requests) == 2
+
+
+def test_a_task_that_outlives_its_timeout_is_cancelled():
+    now = [0.0]
+    vendor = Vendor([answer({"task_id": 8})] + [answer({"status": "Processing"})] * 10
+                    + [answer({"success": True})])  # fmt: skip
+    client, _ = clients(vendor)
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    with pytest.raises(QueryTaskError, match="still Processing after 10s; cancelled"):
+        run_task(client, QUERY, WINDOW, settings=TaskSettings(timeout_seconds=10, poll_initial=2),
+                 budget=RequestBudget(), sleep=sleep, clock=lambda: now[0])  # fmt: skip
+    assert vendor.requests[-1].url.path.endswith("/query_task/cancel/")
+    assert vendor.bodies()[-1] == {"task_id": 8}
+
+
+def test_an_interrupted_run_cancels_its_task():
+    vendor = Vendor([answer({"task_id": 9}), answer({"status": "Processing"}),
+                     answer({"success": True})])  # fmt: skip
+    client, _ = clients(vendor)
+
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt  # what a terminated Dagster step raises inside the sleep
+
+    with pytest.raises(KeyboardInterrupt):
+        run_task(client, QUERY, WINDOW, settings=TaskSettings(), budget=RequestBudget(),
+                 sleep=interrupted)  # fmt: skip
+    assert vendor.requests[-1].url.path.endswith("/query_task/cancel/")
