@@ -35,9 +35,9 @@ def main(argv: list[str] | None = None) -> None:
 
     sim = Simulator(seed=args.seed, now=args.now).start(args.port)
     print(f"vendor simulator (seed {args.seed}) on {sim.url}; admin: {sim.url}/_sim/health")
-    for vendor in sim.vendors:
-        env = f"SOURCES__{vendor.upper()}"
-        print(f"  {env}__BASE_URL={sim.base_url(vendor)} {env}__API_KEY={sim.api_keys[vendor]}")
+    print("Point the pipelines at it with:")
+    for name, value in sim.source_env().items():
+        print(f"  export {name}={value}")
     print("Ctrl-C to stop", flush=True)
     try:
         threading.Event().wait()

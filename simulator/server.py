@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -46,6 +47,7 @@ VENDORS: tuple[Vendor, ...] = (
 VENDOR_NAMES = ("keyapi", "tiktok_research", "trendtrack", "influtics", "ensembledata")
 DEFAULT_API_KEYS: dict[str, str] = {name: f"sim-{name}-key" for name in VENDOR_NAMES}
 HOST = "127.0.0.1"
+_TOKEN_IN_QUERY = re.compile(r"([?&](?:token|api_key|access_token)=)[^&\s]*")
 
 # Injected faults answered with the vendor's own error body.
 _FAULT_ERRORS: dict[str, ErrorKind] = {
@@ -170,6 +172,20 @@ class Simulator:
         """What a pipeline configures as the vendor's base URL; the vendor's real paths follow."""
         self._vendor(vendor)
         return f"{self.url}/{vendor}"
+
+    def source_env(self) -> dict[str, str]:
+        """dlt settings (env var -> value) pointing every vendor's source at this simulator.
+
+        One place for the demo, the tests and `python -m simulator` to read base URLs and
+        credentials from, so a new vendor's settings reach all three.
+        """
+        env: dict[str, str] = {}
+        for name, vendor in self._vendors.items():
+            prefix = f"SOURCES__{name.upper()}__"
+            env[f"{prefix}BASE_URL"] = self.base_url(name)
+            env[f"{prefix}API_KEY"] = self.api_keys[name]
+            env.update({prefix + key: value for key, value in vendor.client_settings.items()})
+        return env
 
     @property
     def vendors(self) -> tuple[str, ...]:
@@ -388,4 +404,8 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = _respond
 
     def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("%s %s", self.address_string(), format % args)
+        """Access log at DEBUG, with query-string tokens and every known key masked."""
+        line = _TOKEN_IN_QUERY.sub(r"\1***", format % args)
+        for key in self.server.simulator.api_keys.values():
+            line = line.replace(key, "***")
+        logger.debug("%s %s", self.address_string(), line)

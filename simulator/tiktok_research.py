@@ -478,4 +478,5 @@ VENDOR = Vendor(
     },
     error=error,
     auth="none",
+    client_settings={"CLIENT_KEY": CLIENT_KEY, "CLIENT_SECRET": CLIENT_SECRET},
 )

@@ -74,6 +74,9 @@ class Vendor:
     # A response header stating the credits a billable 200 spent (EnsembleData `units_charged`);
     # the route's `cost` unless the handler's own headers state it (a cost that varies per call).
     cost_header: str | None = None
+    # Credentials a client needs besides the server's key, as dlt setting name -> value
+    # (TikTok Research's OAuth CLIENT_KEY / CLIENT_SECRET); see Simulator.source_env().
+    client_settings: Mapping[str, str] = field(default_factory=dict)
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         """The route for a request and its path parameters, or None."""

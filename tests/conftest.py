@@ -33,12 +33,11 @@ def simulator() -> Iterator[Simulator]:
 def sim(simulator: Simulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
     """The simulator with every vendor's base URL and key in dlt's env config."""
     simulator.reset_faults()
+    for name, value in simulator.source_env().items():
+        monkeypatch.setenv(name, value)
     for vendor in simulator.vendors:
-        prefix = f"SOURCES__{vendor.upper()}__"
-        monkeypatch.setenv(f"{prefix}BASE_URL", simulator.base_url(vendor))
-        monkeypatch.setenv(f"{prefix}API_KEY", simulator.api_keys[vendor])
         for name, value in FAST_CLIENT.items():
-            monkeypatch.setenv(prefix + name, value)
+            monkeypatch.setenv(f"SOURCES__{vendor.upper()}__{name}", value)
     yield simulator
     simulator.reset_faults()
 

@@ -19,14 +19,6 @@ RANGE = {
     "dagster/asset_partition_range_start": "2026-03-02",
     "dagster/asset_partition_range_end": "2026-03-04",
 }
-PREFIX = "SOURCES__TIKTOK_RESEARCH__"
-
-
-@pytest.fixture
-def research(sim, monkeypatch):
-    monkeypatch.setenv(f"{PREFIX}CLIENT_KEY", sim_research.CLIENT_KEY)
-    monkeypatch.setenv(f"{PREFIX}CLIENT_SECRET", sim_research.CLIENT_SECRET)
-    return sim
 
 
 @pytest.fixture
@@ -70,14 +62,14 @@ def test_asset_is_keyed_grouped_pooled_and_outside_daily_job():
 
 
 def test_a_range_run_loads_every_day_with_quota_metadata_and_passing_checks(
-    research, warehouse, watchlist, dagster_home
+    sim, warehouse, watchlist, dagster_home
 ):
     result = materialize(warehouse, watchlist, dagster_home, tags=RANGE)
     assert result.success
     days = count(warehouse, f"select count(distinct create_day) from {TABLE}")
     gb = count(warehouse, f"select count(*) from {TABLE} where query_name = 'gb'")
     assert days == 3
-    assert gb == gb_videos(research)
+    assert gb == gb_videos(sim)
     mats = result.get_asset_materialization_events()
     assert sorted(m.materialization.partition for m in mats) == ["2026-03-02", "2026-03-03",
                                                                  "2026-03-04"]  # fmt: skip
@@ -101,10 +93,10 @@ def test_a_range_run_loads_every_day_with_quota_metadata_and_passing_checks(
 
 
 def test_quota_hit_fails_the_run_keeps_complete_windows_and_reports_quota(
-    research, warehouse, watchlist, dagster_home
+    sim, warehouse, watchlist, dagster_home
 ):
-    pages = -(-gb_videos(research) // 50)  # the first query's window completes, then quota
-    research.set_faults("tiktok_research", quota_after=pages)
+    pages = -(-gb_videos(sim) // 50)  # the first query's window completes, then quota
+    sim.set_faults("tiktok_research", quota_after=pages)
     result = materialize(warehouse, watchlist, dagster_home, tags=RANGE)
     assert not result.success
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
@@ -112,7 +104,7 @@ def test_quota_hit_fails_the_run_keeps_complete_windows_and_reports_quota(
     assert "quota exhausted" in str(error.error)
     assert error.user_failure_data.metadata["quota_left_estimate"].value == 1000 - pages - 1
     assert count(warehouse, f"select count(distinct query_name) from {TABLE}") == 1
-    research.reset_faults()
+    sim.reset_faults()
     assert materialize(warehouse, watchlist, dagster_home, tags=RANGE).success
     dupes = count(
         warehouse,

@@ -22,14 +22,6 @@ US_QUERY = {"name": "us", "regions": ["US"]}
 PREFIX = "SOURCES__TIKTOK_RESEARCH__"
 
 
-@pytest.fixture
-def research(sim, monkeypatch):
-    """The simulator with this vendor's client credentials in dlt's env config."""
-    monkeypatch.setenv(f"{PREFIX}CLIENT_KEY", sim_research.CLIENT_KEY)
-    monkeypatch.setenv(f"{PREFIX}CLIENT_SECRET", sim_research.CLIENT_SECRET)
-    return sim
-
-
 def load(warehouse, days=DAYS, **watch: Any) -> tuple[RunReport, RequestBudget]:
     report, budget = RunReport(), RequestBudget()
     spec = {"queries": [US_QUERY], "max_count": 50, **watch}
@@ -55,10 +47,10 @@ def no_duplicates(warehouse) -> bool:
     return count(warehouse, dupes) == 0
 
 
-def test_videos_land_typed_complete_and_counted_against_the_quota(research, warehouse):
+def test_videos_land_typed_complete_and_counted_against_the_quota(sim, warehouse):
     report, budget = load(warehouse)
     assert report.stopped_by is None
-    expected = world_ids(research)
+    expected = world_ids(sim)
     assert {r[0] for r in rows(warehouse, f"select id from {TABLE}")} == expected
     assert count(warehouse, f"select count(*) from {TABLE}") == len(expected)
     pages = -(-len(expected) // 50)
@@ -74,13 +66,13 @@ def test_videos_land_typed_complete_and_counted_against_the_quota(research, ware
     assert count(warehouse, f"select count(*) from {TABLE} where id <= 9007199254740992") == 0
 
 
-def test_text_ids_and_lists_survive_the_round_trip_exactly(research, warehouse):
+def test_text_ids_and_lists_survive_the_round_trip_exactly(sim, warehouse):
     # a US day holding a NUL username, an RTL description and emoji
     def text(v):
         return sim_research.username(v) + v.description
 
     def us(day):
-        return research.world.videos_published_on(day, "US")
+        return sim.world.videos_published_on(day, "US")
 
     day = next(
         d
@@ -94,7 +86,7 @@ def test_text_ids_and_lists_survive_the_round_trip_exactly(research, warehouse):
         for r in rows(warehouse, f"select id, username, video_description, hashtag_names, "
                                  f"epoch(create_time)::bigint, music_id from {TABLE}")
     }  # fmt: skip
-    videos = research.world.videos_published_on(day, "US")
+    videos = sim.world.videos_published_on(day, "US")
     assert set(got) == {v.video_id for v in videos}
     for v in videos:
         username, description, hashtags, created, music_id = got[v.video_id]
@@ -106,7 +98,7 @@ def test_text_ids_and_lists_survive_the_round_trip_exactly(research, warehouse):
     assert any("🔥" in row[1] or "✨" in row[1] for row in got.values())
 
 
-def test_missing_fields_are_null_not_zero_or_empty(research, warehouse):
+def test_missing_fields_are_null_not_zero_or_empty(sim, warehouse):
     load(warehouse, days=DAYS[:1])
     nulls = rows(warehouse, f"select count(*) - count(playlist_id), count(playlist_id), "
                             f"count(*) - count(effect_ids) from {TABLE}")[0]  # fmt: skip
@@ -117,30 +109,30 @@ def test_missing_fields_are_null_not_zero_or_empty(research, warehouse):
     "options",
     [{"expire_search_after_pages": 2}, {"fail_search_after_pages": 2}, {"short_page": 7}],
 )
-def test_a_crawl_survives_expired_searches_500s_and_short_pages(research, warehouse, options):
-    research.set_faults("tiktok_research", options=options)
+def test_a_crawl_survives_expired_searches_500s_and_short_pages(sim, warehouse, options):
+    sim.set_faults("tiktok_research", options=options)
     report, _ = load(warehouse, max_count=20)
     assert report.stopped_by is None
-    expected = world_ids(research)
+    expected = world_ids(sim)
     assert {r[0] for r in rows(warehouse, f"select id from {TABLE}")} == expected
     assert count(warehouse, f"select count(*) from {TABLE}") == len(expected)
-    statuses = research.stats("tiktok_research")["by_status"]
+    statuses = sim.stats("tiktok_research")["by_status"]
     if "short_page" not in options:
         assert statuses.get(400, 0) + statuses.get(500, 0) > 0, "the fault really happened"
 
 
-def test_daily_quota_hit_keeps_complete_days_and_the_next_run_fills_the_rest(research, warehouse):
-    clean = world_ids(research)
-    first = world_ids(research, DAYS[:1])
+def test_daily_quota_hit_keeps_complete_days_and_the_next_run_fills_the_rest(sim, warehouse):
+    clean = world_ids(sim)
+    first = world_ids(sim, DAYS[:1])
     pages = -(-len(first) // 20)
-    research.set_faults("tiktok_research", quota_after=pages + 1)  # dies on day 2, page 2
+    sim.set_faults("tiktok_research", quota_after=pages + 1)  # dies on day 2, page 2
     report, budget = load(warehouse, max_count=20, window_days=1)
     assert isinstance(report.stopped_by, QuotaExhausted)
     assert "daily_quota_limit_exceeded" in str(report.stopped_by)
     landed = rows(warehouse, f"select create_day, count(*) from {TABLE} group by 1 order by 1")
     assert landed == [(DAYS[0], len(first))], "only the complete first day landed"
     assert budget.spent == pages + 2
-    research.reset_faults()  # the next day: quota back
+    sim.reset_faults()  # the next day: quota back
     report, _ = load(warehouse, max_count=20, window_days=1)
     assert report.stopped_by is None
     assert {r[0] for r in rows(warehouse, f"select id from {TABLE}")} == clean
@@ -148,21 +140,21 @@ def test_daily_quota_hit_keeps_complete_days_and_the_next_run_fills_the_rest(res
     assert no_duplicates(warehouse)
 
 
-def test_a_rerun_replaces_the_days_it_pulls(research, warehouse):
+def test_a_rerun_replaces_the_days_it_pulls(sim, warehouse):
     load(warehouse)
     before = rows(warehouse, f"select max(pulled_at) from {TABLE}")[0][0]
     load(warehouse, days=DAYS[1:])
-    assert count(warehouse, f"select count(*) from {TABLE}") == len(world_ids(research))
+    assert count(warehouse, f"select count(*) from {TABLE}") == len(world_ids(sim))
     assert no_duplicates(warehouse)
     newer = rows(warehouse, f"select create_day, min(pulled_at) > '{before}' from {TABLE} "
                             "group by 1 order by 1")  # fmt: skip
     assert newer == [(DAYS[0], False), (DAYS[1], True), (DAYS[2], True)]
 
 
-def test_task_mode_lands_the_same_rows_as_the_http_query(research, warehouse):
+def test_task_mode_lands_the_same_rows_as_the_http_query(sim, warehouse):
     report, budget = load(warehouse, mode="task")
     assert report.stopped_by is None
-    assert {r[0] for r in rows(warehouse, f"select id from {TABLE}")} == world_ids(research)
+    assert {r[0] for r in rows(warehouse, f"select id from {TABLE}")} == world_ids(sim)
     assert budget.spent == 1 + 3 + 1  # create, polls until Completed, one result page
 
 
@@ -179,20 +171,20 @@ def task_status(sim, task_id: int) -> str:
         return answer.json()["data"]["status"]
 
 
-def test_a_task_that_fails_analysis_stops_the_source_clearly(research, warehouse):
-    research.set_faults("tiktok_research", options={"task_outcome": "AnalysisFailed"})
+def test_a_task_that_fails_analysis_stops_the_source_clearly(sim, warehouse):
+    sim.set_faults("tiktok_research", options={"task_outcome": "AnalysisFailed"})
     report, _ = load(warehouse, mode="task")
     assert isinstance(report.stopped_by, QueryTaskError)
     assert "ended AnalysisFailed" in str(report.stopped_by)
-    assert task_status(research, 10_000) == "AnalysisFailed"
+    assert task_status(sim, 10_000) == "AnalysisFailed"
 
 
-def test_a_task_that_never_completes_is_cancelled_on_timeout(research, warehouse):
-    research.set_faults("tiktok_research", options={"task_outcome": "never"})
+def test_a_task_that_never_completes_is_cancelled_on_timeout(sim, warehouse):
+    sim.set_faults("tiktok_research", options={"task_outcome": "never"})
     report, _ = load(warehouse, mode="task", task_timeout_seconds=0.05)
     assert isinstance(report.stopped_by, QueryTaskError)
     assert "cancelled" in str(report.stopped_by)
-    assert task_status(research, 10_000) == "Cancelled"
+    assert task_status(sim, 10_000) == "Cancelled"
 
 
 def test_missing_client_credentials_stop_before_any_request(sim, warehouse, monkeypatch):
@@ -205,23 +197,23 @@ def test_missing_client_credentials_stop_before_any_request(sim, warehouse, monk
     assert sim.stats("tiktok_research")["total"] == before
 
 
-def test_a_token_revoked_mid_run_is_refreshed_once_and_the_crawl_goes_on(research, warehouse):
-    research.set_faults("tiktok_research", options={"revoke_tokens_after": 2})
+def test_a_token_revoked_mid_run_is_refreshed_once_and_the_crawl_goes_on(sim, warehouse):
+    sim.set_faults("tiktok_research", options={"revoke_tokens_after": 2})
     report, _ = load(warehouse, max_count=20)
     assert report.stopped_by is None
-    assert count(warehouse, f"select count(*) from {TABLE}") == len(world_ids(research))
+    assert count(warehouse, f"select count(*) from {TABLE}") == len(world_ids(sim))
     statuses = report.requests.statuses
     assert statuses["401"] == 1 and report.requests.requests == statuses["200"] + 1
 
 
 def test_wrong_client_secret_fails_once_naming_the_setting_not_the_secret(
-    research, warehouse, monkeypatch
+    sim, warehouse, monkeypatch
 ):
     monkeypatch.setenv(f"{PREFIX}CLIENT_SECRET", "wrong-secret-123")
-    before = research.stats("tiktok_research")["total"]
+    before = sim.stats("tiktok_research")["total"]
     report, _ = load(warehouse)
     assert isinstance(report.stopped_by, AuthError)
     text = str(report.stopped_by)
     assert "invalid_client" in text and "__CLIENT_SECRET" in text
     assert "wrong-secret-123" not in text
-    assert research.stats("tiktok_research")["total"] == before + 1, "one token request, no retry"
+    assert sim.stats("tiktok_research")["total"] == before + 1, "one token request, no retry"

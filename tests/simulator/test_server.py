@@ -74,6 +74,22 @@ def test_a_registered_vendor_is_served_with_query_token_auth_and_path_params(
     }
 
 
+def test_the_access_log_masks_tokens(sim: Simulator, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("DEBUG", logger="simulator.server"):
+        httpx.get(f"{sim.base_url('echo')}/tt/post/1", params={"token": "echo-token"})
+    lines = [r.getMessage() for r in caplog.records if "/tt/post/1" in r.getMessage()]
+    assert lines and all("echo-token" not in line for line in lines)
+    assert "token=***" in lines[0]
+
+
+def test_source_env_points_every_vendor_at_the_simulator(sim: Simulator) -> None:
+    env = sim.source_env()
+    assert env["SOURCES__ECHO__BASE_URL"] == f"{sim.url}/echo"
+    assert env["SOURCES__ECHO__API_KEY"] == "echo-token"
+    assert env["SOURCES__TIKTOK_RESEARCH__CLIENT_KEY"] == "sim-tiktok_research-client"
+    assert {name.split("__")[1].lower() for name in env} == set(MOUNTED)
+
+
 def test_faults_use_the_vendors_own_error_bodies_and_ignore_the_token(sim: Simulator) -> None:
     sim.set_faults("echo", rate_500=1.0, max_consecutive_faults=2, quota_after=1)
     url = f"{sim.base_url('echo')}/tt/post/9"
