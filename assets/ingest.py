@@ -11,6 +11,7 @@ import dagster as dg
 import dlt
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from pipelines.report import RunReport
 
@@ -46,7 +47,8 @@ def run_dlt_source(
 
     Complete slices loaded before a quota hit or an expired key stay in the warehouse;
     the run still fails (with what landed in the failure's metadata), so the partition
-    is not marked done and a re-run merges the rest without duplicates.
+    is not marked done and a re-run merges the rest without duplicates. Each asset
+    reports this run's `rows_loaded` and its table's total rows (`dagster/row_count`).
     """
     results = list(
         dlt_resource.run(
@@ -69,7 +71,14 @@ def run_dlt_source(
             "the period may not be published yet: retry later",
             metadata=meta,
         )
-    for result in results:
-        yield dg.MaterializeResult(
-            asset_key=result.asset_key, metadata={**(result.metadata or {}), **meta}
-        )
+    with pipeline.sql_client() as client:
+        for result in results:
+            table = client.make_qualified_table_name(result.asset_key.path[-1])
+            try:
+                [(total,)] = client.execute_sql(f"select count(*) from {table}")
+            except DatabaseUndefinedRelation:  # no rows for it yet, so dlt made no table
+                total = 0
+            yield dg.MaterializeResult(
+                asset_key=result.asset_key,
+                metadata={**(result.metadata or {}), **meta, "dagster/row_count": total},
+            )

@@ -20,6 +20,7 @@ from pipelines.watchlist import Watchlist, load_watchlist
 DEFAULT_WAREHOUSE_PATH = "data/warehouse.duckdb"
 # dlt's extract/normalize/load progress; dagster.yaml routes it into the run's event log.
 PROGRESS_LOGGER = logging.getLogger("pipelines.progress")
+STAGING_DATASET_LAYOUT = "_dlt_staging_%s"
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -49,10 +50,15 @@ class WarehouseResource(dg.ConfigurableResource):
         # Arrow tables skip dlt's row normalizer: ask it for the load id column anyway, so
         # staging can keep the latest load of a restated row.
         dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
+        # Merge loads stage rows in a second schema: name it as dlt-internal so analysts
+        # skip it, and empty it after each load so the file does not hold every row twice.
+        dlt.config["load.truncate_staging_dataset"] = True
         return dlt.pipeline(
             pipeline_name=pipeline_name,
             pipelines_dir=str(self.file.parent / ".dlt" / self.file.stem),
-            destination=dlt.destinations.duckdb(str(self.file)),
+            destination=dlt.destinations.duckdb(
+                str(self.file), staging_dataset_name_layout=STAGING_DATASET_LAYOUT
+            ),
             dataset_name=dataset_name,
             progress=dlt.progress.log(
                 log_period=5.0, logger=PROGRESS_LOGGER, dump_system_stats=False

@@ -77,6 +77,8 @@ def test_todays_snapshot_loads_with_checks_and_run_metadata(sim, warehouse, tmp_
     # 2 hashtags x 2 pages + 2 keyword pages; one unit each; plus the free used-units call
     assert meta["requests"].value == 7 and meta["units_spent"].value == 6
     assert meta["rows_videos"].value == videos
+    assert meta["dagster/row_count"].value == videos
+    assert mats["user_stats"]["dagster/row_count"].value == 0, "no creators watched: no table"
     assert meta["units_budget"].value == 200 and meta["units_left"].value == 200 - 6
 
 

@@ -54,6 +54,7 @@ def test_each_partitioned_asset_materializes_one_partition(
     assert meta["requests"].value == 2 * 2 * 2
     assert meta["credits_spent"].value == 8
     assert meta["rows_fetched"].value == got
+    assert meta["dagster/row_count"].value == got, "the table's total rows"
     assert mat.materialization.partition == key
 
 
