@@ -1,10 +1,11 @@
 """README command 1: the nightly pipeline for the last 7 days, against the simulator.
 
-Starts the bundled vendor simulator on a free loopback port, points every vendor at
-it, runs the weekly and monthly ingest for the last two published weeks and months,
-then the daily job (daily ingest + every SQL model and its checks) as one single-run backfill
-each, recorded in the Dagster instance under DAGSTER_HOME so the UI shows them.
-Running it again replaces the same partitions: row counts do not change.
+Starts the bundled vendor simulator on a free loopback port, points every vendor at it, and
+runs what the nightly schedules run, each as one single-run backfill recorded in the Dagster
+instance under DAGSTER_HOME so the UI shows them: KeyAPI's last two published weeks and
+months, TikTok Research over the last 7 publish days, today's snapshot of Influtics,
+Trendtrack and EnsembleData, and last, the daily job (KeyAPI's last 7 days plus every SQL
+model and its checks). Running it again replaces the same partitions: row counts do not change.
 """
 
 from __future__ import annotations
@@ -18,38 +19,51 @@ import dagster as dg
 import duckdb
 
 from assets.definitions import defs
-from assets.partitions import PARTITIONS_BY_PERIOD, latest_published_key
+from assets.partitions import (
+    PARTITIONS_BY_PERIOD,
+    daily_partitions,
+    latest_published_key,
+)
 from assets.resources import DEFAULT_WAREHOUSE_PATH
-from assets.schedules import JOB_NAMES
 from simulator.server import Simulator
 
 DAYS = 7
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def demo_partitions(now: datetime) -> dict[str, list[str]]:
-    """The last DAYS published days, and the last two published weeks and months.
+def last_keys(
+    partitions_def: dg.TimeWindowPartitionsDefinition, now: datetime, count: int
+) -> list[str]:
+    """The `count` newest published partition keys, oldest first."""
+    last = latest_published_key(partitions_def, now)
+    if last is None:
+        raise SystemExit(f"error: no published partition yet for {partitions_def}")
+    all_keys = partitions_def.get_partition_keys(current_time=now)
+    end = all_keys.index(last) + 1
+    return all_keys[max(0, end - count) : end]
+
+
+def demo_runs(now: datetime) -> list[tuple[str, list[str], bool]]:
+    """(job, partition keys, with models) in nightly order; the models run once, last.
 
     Two weeks and two months give the movement mart a previous period to compare with.
     """
-    keys: dict[str, list[str]] = {}
-    for period, count in (("day", DAYS), ("week", 2), ("month", 2)):
-        partitions_def = PARTITIONS_BY_PERIOD[period]
-        last = latest_published_key(partitions_def, now)
-        if last is None:
-            raise SystemExit(f"error: no published {period} partition yet")
-        all_keys = partitions_def.get_partition_keys()
-        end = all_keys.index(last) + 1
-        keys[period] = all_keys[max(0, end - count) : end]
-    return keys
+    return [
+        ("weekly_job", last_keys(PARTITIONS_BY_PERIOD["week"], now, 2), False),
+        ("monthly_job", last_keys(PARTITIONS_BY_PERIOD["month"], now, 2), False),
+        ("tiktok_research_job", last_keys(daily_partitions, now, DAYS), False),
+        ("snapshot_job", [now.date().isoformat()], False),
+        ("daily_job", last_keys(PARTITIONS_BY_PERIOD["day"], now, DAYS), True),
+    ]
 
 
-def run_period(period: str, keys: list[str], *, with_models: bool, instance) -> None:
-    job = defs.resolve_job_def(JOB_NAMES[period])
+def run_job(name: str, keys: list[str], *, with_models: bool, instance) -> None:
+    job = defs.resolve_job_def(name)
     keys_in_job = job.asset_layer.executable_asset_keys
     ingest = [key for key in keys_in_job if key.path[0].startswith("raw_")]
     then = " then building the models" if with_models else ""
-    print(f"==> {period}: pulling {keys[0]}..{keys[-1]} ({len(keys)} partitions){then}", flush=True)
+    span = keys[0] if len(keys) == 1 else f"{keys[0]}..{keys[-1]}"
+    print(f"==> {name}: {span} ({len(keys)} partitions){then}", flush=True)
     start = time.monotonic()
     result = job.execute_in_process(
         instance=instance,
@@ -65,18 +79,26 @@ def run_period(period: str, keys: list[str], *, with_models: bool, instance) -> 
     latest = {e.materialization.asset_key: e for e in result.get_asset_materialization_events()}
     for event in latest.values():
         mat = event.materialization
-        rows = mat.metadata.get("rows_fetched") or mat.metadata.get("dagster/row_count")
-        requests = mat.metadata.get("requests")
-        extra = f", {requests.value} requests" if requests else ""
-        shown = rows.value if rows else "?"
-        print(f"    {mat.asset_key.to_user_string():<45} {shown:>7} rows{extra}")
+        loaded = mat.metadata.get("rows_loaded") or mat.metadata.get("dagster/row_count")
+        shown = loaded.value if loaded else 0
+        print(f"    {mat.asset_key.to_user_string():<45} {shown:>7} rows")
+    # Every table of one vendor's source reports the same run's requests: count each once.
+    per_vendor = {
+        e.materialization.asset_key.path[0]: e.materialization.metadata["requests"].value
+        for e in latest.values()
+        if "requests" in e.materialization.metadata
+    }
+    requests = sum(per_vendor.values())
+    if requests:
+        print(f"    {requests} vendor requests")
     for check in result.get_asset_check_evaluations():
         if not check.passed:
-            print(f"    check FAILED: {check.asset_key.to_user_string()} {check.check_name}")
+            severity = check.severity.value.lower()
+            print(f"    check {severity}: {check.asset_key.to_user_string()} {check.check_name}")
     print(f"    done in {time.monotonic() - start:.1f}s (run {result.run_id[:8]})", flush=True)
     if not result.success:
         failures = [e.message for e in result.all_events if e.is_failure]
-        raise SystemExit(f"error: the {period} run failed:\n  " + "\n  ".join(failures[-3:]))
+        raise SystemExit(f"error: {name} failed:\n  " + "\n  ".join(failures[-3:]))
 
 
 def summary(path: str) -> None:
@@ -84,12 +106,12 @@ def summary(path: str) -> None:
     print(f"\nWarehouse {path}")
     tables = con.execute(
         "select table_schema, table_name from information_schema.tables "
-        "where table_schema in ('raw_keyapi', 'staging', 'marts') "
+        "where (starts_with(table_schema, 'raw_') or table_schema in ('staging', 'marts')) "
         "and not starts_with(table_name, '_dlt') order by 1, 2"
     ).fetchall()
     for schema, table in tables:
         [(count,)] = con.execute(f'select count(*) from "{schema}"."{table}"').fetchall()
-        print(f"  {schema}.{table:<40} {count:>8} rows")
+        print(f"  {schema + '.' + table:<50} {count:>8} rows")
     print("\nTop 5 videos by rank gain (latest day, vs the day before)")
     top = con.execute(
         """
@@ -114,18 +136,15 @@ def main() -> None:
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")  # dlt's per-step progress lines
     instance = dg.DagsterInstance.get()
     now = datetime.now(UTC)
-    partitions = demo_partitions(now)
+    runs = demo_runs(now)
     started = time.monotonic()
     with Simulator().start() as sim:
         print(f"==> vendor simulator on {sim.url}", flush=True)
+        os.environ.update(sim.source_env())
         for vendor in sim.vendors:
-            key = sim.api_keys[vendor]
-            os.environ[f"SOURCES__{vendor.upper()}__BASE_URL"] = sim.base_url(vendor)
-            os.environ[f"SOURCES__{vendor.upper()}__API_KEY"] = key
             os.environ[f"SOURCES__{vendor.upper()}__REQUESTS_PER_SECOND"] = "50"
-        run_period("week", partitions["week"], with_models=False, instance=instance)
-        run_period("month", partitions["month"], with_models=False, instance=instance)
-        run_period("day", partitions["day"], with_models=True, instance=instance)
+        for name, keys, with_models in runs:
+            run_job(name, keys, with_models=with_models, instance=instance)
     print(f"==> pipeline finished in {time.monotonic() - started:.1f}s")
     summary(os.environ["WAREHOUSE_PATH"])
     print("\nOpen the Dagster UI on these runs: bash scripts/ui.sh")
