@@ -189,8 +189,9 @@ def ensembledata_tiktok(
     report = EnsembleDataReport()
     source = ensembledata_source(watch=watch, observed_on=day, report=report)
     pipeline = warehouse.dlt_pipeline(PIPELINE_NAME, DATASET)
-    yield from run_dlt_source(context, dlt, source, pipeline, report)
-    yield from _checks(context, warehouse, report)
+    yield from run_dlt_source(
+        context, dlt, source, pipeline, report, checks=lambda: _checks(context, warehouse, report)
+    )
 
 
 ensembledata_assets = [ensembledata_tiktok]

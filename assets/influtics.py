@@ -188,9 +188,12 @@ def influtics_video_stats(
         report=report,
     )
     pipeline = warehouse.dlt_pipeline(PIPELINE_NAME, DATASET)
-    yield from run_dlt_source(context, dlt, source, pipeline, report)
-    load_info = pipeline.last_trace.last_load_info if pipeline.last_trace else None
-    yield from _checks(context, warehouse, list(load_info.loads_ids) if load_info else [])
+
+    def checks() -> Iterator[dg.AssetCheckResult]:
+        load_info = pipeline.last_trace.last_load_info if pipeline.last_trace else None
+        return _checks(context, warehouse, list(load_info.loads_ids) if load_info else [])
+
+    yield from run_dlt_source(context, dlt, source, pipeline, report, checks=checks)
 
 
 influtics_assets = [influtics_video_stats]

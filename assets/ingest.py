@@ -4,7 +4,7 @@ A vendor asset module only chooses its source, partitions and tags; keys, pool, 
 and the handling of a source stopped early by its vendor are the same for all of them.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import dagster as dg
@@ -42,13 +42,19 @@ def run_dlt_source(
     source: Any,
     pipeline: dlt.Pipeline,
     report: RunReport,
-) -> Iterator[dg.MaterializeResult]:
+    *,
+    checks: Callable[[], Iterable[dg.AssetCheckResult]] | None = None,
+    allow_empty: bool = False,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Load what the source yields; then fail loudly if the vendor stopped it early.
 
     Complete slices loaded before a quota hit or an expired key stay in the warehouse;
     the run still fails (with what landed in the failure's metadata), so the partition
-    is not marked done and a re-run merges the rest without duplicates. Each asset
-    reports this run's `rows_loaded` and its table's total rows (`dagster/row_count`).
+    is not marked done and a re-run merges the rest without duplicates. `checks` runs
+    after the load and before that failure, so a budget or quarantine check is recorded
+    on the run that hit it. Each asset reports this run's `rows_loaded` and its table's
+    total rows (`dagster/row_count`). No rows at all fails the run (the period may not be
+    published yet) unless `allow_empty`: a query that matched nothing is an answer.
     """
     results = list(
         dlt_resource.run(
@@ -58,19 +64,28 @@ def run_dlt_source(
     meta = report.as_metadata()
     where = context.partition_key_range if context.has_partition_key_range else "snapshot"
     context.log.info(f"{where}: {meta}")
+    if report.stopped_by is None and (report.rows or allow_empty):
+        yield from _with_table_totals(pipeline, results, meta)
+    if checks is not None:
+        yield from checks()
     if report.stopped_by is not None:
         raise dg.Failure(
             description=f"{report.stopped_by}. Rows of complete slices loaded and kept: "
             f"{meta['rows_fetched']}; re-run the partition(s) to complete them.",
             metadata=meta,
         )
-    if not report.rows:
+    if not report.rows and not allow_empty:
         raise dg.Failure(
             description="the vendor returned no rows for any requested slice "
             f"({len(report.empty_slices)} empty, e.g. {report.empty_slices[:3]}); "
             "the period may not be published yet: retry later",
             metadata=meta,
         )
+
+
+def _with_table_totals(
+    pipeline: dlt.Pipeline, results: list[Any], meta: dict[str, Any]
+) -> Iterator[dg.MaterializeResult]:
     with pipeline.sql_client() as client:
         for result in results:
             table = client.make_qualified_table_name(result.asset_key.path[-1])

@@ -57,7 +57,7 @@ def trendtrack_library(
 ) -> Iterator[dg.MaterializeResult]:
     observed_on = require_current_snapshot(context)
     watch = watchlist.load().trendtrack
-    report = RunReport()
+    report = RunReport(tables=TABLES)
     source = trendtrack_source(watch=watch, observed_on=observed_on, report=report)
     yield from run_dlt_source(
         context, dlt, source, warehouse.dlt_pipeline(PIPELINE_NAME, DATASET), report

@@ -522,6 +522,7 @@ class EnsembleDataReport(RunReport):
     units_by_endpoint: Counter[str] = field(default_factory=Counter)
     requests_by_endpoint: Counter[str] = field(default_factory=Counter)
     walk_ends: Counter[str] = field(default_factory=Counter)
+    tables: tuple[str, ...] = TABLES
 
     @property
     def units_spent(self) -> float:
@@ -541,8 +542,6 @@ class EnsembleDataReport(RunReport):
             f"{k}: {v}" for k, v in sorted(self.requests_by_endpoint.items())
         )
         meta["walk_ends"] = ", ".join(f"{k}: {v}" for k, v in sorted(self.walk_ends.items()))
-        for table in TABLES:
-            meta[f"rows_{table}"] = self.rows.get(table, 0)
         return meta
 
 

@@ -332,6 +332,22 @@ class VendorClient:
                     endpoint=endpoint,
                     hint=f"check that {self.profile.base_url_setting} points at a live server",
                 )
+            except httpx.DecodingError as exc:  # a corrupt compressed body: like a truncated one
+                self.stats.record("decoding_error")
+                failure = MalformedResponse(
+                    self.profile.name,
+                    f"body could not be decoded ({type(exc).__name__}: {redact(str(exc))})",
+                    endpoint=endpoint,
+                )
+                failure.retryable = True
+            except httpx.HTTPError as exc:  # redirects and the rest: never let one escape raw
+                self.stats.record("http_error")
+                raise ServerError(
+                    self.profile.name,
+                    f"{type(exc).__name__}: {redact(str(exc))}",
+                    endpoint=endpoint,
+                    hint=f"check {self.profile.base_url_setting}",
+                ) from None
             else:
                 result = self._classify(response, endpoint)
                 if isinstance(result, VendorResponse):

@@ -309,14 +309,13 @@ class InfluticsReport(RunReport):
 
     pages: int = 0
     duplicates_skipped: int = 0
+    tables: tuple[str, ...] = (VIDEOS_TABLE, POINTS_TABLE, QUARANTINE_TABLE)
 
     def as_metadata(self) -> dict[str, int | float | str]:
         meta = super().as_metadata()
         meta["pages"] = self.pages
         meta["duplicates_skipped"] = self.duplicates_skipped
         meta["quarantined"] = self.rows.get(QUARANTINE_TABLE, 0)
-        for table in (VIDEOS_TABLE, POINTS_TABLE, QUARANTINE_TABLE):
-            meta[f"rows_{table}"] = self.rows.get(table, 0)
         return meta
 
 

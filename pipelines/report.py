@@ -17,6 +17,8 @@ from .http import RequestStats
 class RunReport:
     requests: RequestStats = field(default_factory=RequestStats)
     rows: dict[str, int] = field(default_factory=dict)
+    # Every table the source can write, so run metadata shows a 0 for an empty one.
+    tables: tuple[str, ...] = ()
     empty_slices: list[str] = field(default_factory=list)
     schema_drift: set[str] = field(default_factory=set)
     stopped_by: VendorError | None = None
@@ -31,6 +33,8 @@ class RunReport:
     def as_metadata(self) -> dict[str, int | float | str]:
         meta: dict[str, int | float | str] = dict(self.requests.as_metadata())
         meta["rows_fetched"] = sum(self.rows.values())
+        for table in sorted({*self.tables, *self.rows}):
+            meta[f"rows_{table}"] = self.rows.get(table, 0)
         meta["empty_slices"] = len(self.empty_slices)
         if self.empty_slices:
             meta["empty_slice_examples"] = ", ".join(self.empty_slices[:10])

@@ -189,6 +189,29 @@ def test_timeouts_and_connection_errors_are_retried():
     assert client.stats.statuses["timeout"] == 1 and client.stats.statuses["connection_error"] == 1
 
 
+def test_a_corrupt_compressed_body_is_retried_and_never_escapes_as_a_raw_httpx_error():
+    def corrupt(request):
+        return httpx.Response(200, content=b"not gzip", headers={"Content-Encoding": "gzip"})
+
+    client, seen = client_for([corrupt, ok([5])], profile=QUERY)
+    assert client.get("/x").body["data"] == [5]
+    client, seen = client_for([corrupt] * 4, profile=QUERY)
+    with pytest.raises(MalformedResponse, match="could not be decoded") as caught:
+        client.get("/x")
+    assert len(seen) == 4 and SECRET in str(seen[0].url), "the token was in the URL it used"
+    assert SECRET not in str(caught.value) and caught.value.__cause__ is None
+
+
+def test_other_httpx_errors_become_server_errors_without_the_token():
+    def loop(request):
+        raise httpx.TooManyRedirects(f"redirect loop at {request.url}", request=request)
+
+    client, _ = client_for([loop], profile=QUERY)
+    with pytest.raises(ServerError, match="TooManyRedirects") as caught:
+        client.get("/x")
+    assert SECRET not in str(caught.value) and caught.value.__cause__ is None
+
+
 def test_secret_never_appears_in_errors_logs_or_reprs(caplog):
     def leaky(request):
         raise httpx.ConnectError(f"failed for {request.url}", request=request)
