@@ -4,12 +4,14 @@ One crawl of `GET /v1/videos/stats` feeds three tables in `raw_influtics`, so th
 multi-asset (one dlt pipeline, one run, pool `duckdb_writer`). Influtics keeps no history:
 the asset is partitioned by observation day (`snapshot_partitions`), runs nightly in
 `snapshot_job`, and refuses any partition but today's. Its checks run in the same step,
-with SQL against the warehouse after the load: unique keys, not-null ids, and a warning
-when the load quarantined stats entries; a freshness policy warns when a night was missed.
+with SQL against the warehouse after the load (and before a vendor-stopped run fails):
+unique keys, not-null ids, a warning when the load quarantined stats entries, and
+`observed_today` (the newest snapshot is today's); a freshness policy warns when a night
+was missed altogether.
 """
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 import dagster as dg
 import dlt
@@ -78,6 +80,7 @@ _SQL_CHECKS: tuple[tuple[str, str, str, str], ...] = (
     ),
 )
 QUARANTINE_CHECK = "no_quarantined_entries"
+FRESH_CHECK = "observed_today"
 
 
 def _check_specs() -> list[dg.AssetCheckSpec]:
@@ -91,6 +94,15 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
             asset=KEYS[QUARANTINE_TABLE],
             description="Warns when this load set stats entries aside (bad timestamps or "
             "values); the rows are in raw_influtics.stats_quarantine with their reason.",
+        )
+    )
+    specs.append(
+        dg.AssetCheckSpec(
+            FRESH_CHECK,
+            asset=KEYS[VIDEOS_TABLE],
+            description="The newest snapshot in raw_influtics.video_stats is today's (UTC): "
+            "fails when a run did not land it (the vendor refused the key, an error mid-crawl); "
+            "metadata shows when Influtics itself last updated any stats.",
         )
     )
     return specs
@@ -118,11 +130,16 @@ def _table_exists(con, table: str) -> bool:  # type: ignore[no-untyped-def]
 
 
 def _checks(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, load_ids: list[str]
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    load_ids: list[str],
+    today: date,
 ) -> Iterator[dg.AssetCheckResult]:
     """Check results for the selected checks, computed on the warehouse after the load."""
     selected = context.selected_asset_check_keys
     with warehouse.connect() as con:
+        if dg.AssetCheckKey(KEYS[VIDEOS_TABLE], FRESH_CHECK) in selected:
+            yield _freshness(con, today)
         for name, table, sql, _ in _SQL_CHECKS:
             if dg.AssetCheckKey(KEYS[table], name) not in selected:
                 continue
@@ -161,6 +178,31 @@ def _checks(
         )
 
 
+def _freshness(con, today: date) -> dg.AssetCheckResult:  # type: ignore[no-untyped-def]
+    """`observed_today`: today's snapshot landed; the vendor's own last update as context."""
+    newest = vendor_update = None
+    if _table_exists(con, VIDEOS_TABLE):
+        newest, vendor_update = con.execute(
+            f"select max(observed_on), max(stats_last_updated) from {DATASET}.{VIDEOS_TABLE}"
+        ).fetchall()[0]
+    passed = newest == today
+    return dg.AssetCheckResult(
+        check_name=FRESH_CHECK,
+        asset_key=KEYS[VIDEOS_TABLE],
+        passed=passed,
+        description=f"today's ({today}) snapshot is loaded"
+        if passed
+        else f"the newest snapshot is from {newest or 'no day at all'}, not today ({today}); "
+        "re-run today's partition of snapshot_job",
+        metadata={
+            "newest_observation": str(newest),
+            "today": str(today),
+            "days_behind": (today - newest).days if newest is not None else -1,
+            "newest_vendor_stats_update": str(vendor_update),
+        },
+    )
+
+
 @dg.multi_asset(
     name=PIPELINE_NAME,
     specs=_asset_specs(),
@@ -191,7 +233,7 @@ def influtics_video_stats(
 
     def checks() -> Iterator[dg.AssetCheckResult]:
         load_info = pipeline.last_trace.last_load_info if pipeline.last_trace else None
-        return _checks(context, warehouse, list(load_info.loads_ids) if load_info else [])
+        return _checks(context, warehouse, list(load_info.loads_ids) if load_info else [], day)
 
     yield from run_dlt_source(context, dlt, source, pipeline, report, checks=checks)
 

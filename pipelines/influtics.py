@@ -74,13 +74,36 @@ class InfluticsWatch(BaseModel):
     page_size: int = Field(default=MAX_LIMIT, ge=1, le=MAX_LIMIT)
 
 
+MAX_DETAIL_CHARS = 300  # of the vendor's `details`, kept in the error message
+
+
+def _error_detail(body: Any) -> str | None:
+    """The seed's error `code` plus its `details` as compact JSON, for the error message.
+
+    `{"code": "INVALID_PARAMETER", "details": {"valid_sort_options": [...]}}` becomes
+    `INVALID_PARAMETER; details {"valid_sort_options":[...]}`: what was wrong and what the
+    vendor accepts, in the run's failure. A 401 has no details: `INVALID_API_KEY`.
+    """
+    if not isinstance(body, dict):
+        return None
+    code = body.get("code")
+    details = body.get("details")
+    parts = [str(code)] if code else []
+    if details not in (None, {}, []):
+        text = json.dumps(details, ensure_ascii=False, separators=(",", ":"), default=str)
+        if len(text) > MAX_DETAIL_CHARS:
+            text = text[: MAX_DETAIL_CHARS - 3] + "..."
+        parts.append(f"details {text}")
+    return "; ".join(parts) or None
+
+
 def _envelope_error(body: Any) -> tuple[int, str] | None:
     """An HTTP 200 with `success: false` is still an error: map its code to a status."""
     if not isinstance(body, dict) or body.get("success") is not False:
         return None
     code = str(body.get("code") or "")
     status = {"INVALID_PARAMETER": 400, "INVALID_API_KEY": 401}.get(code, 500)
-    return status, f"{body.get('error') or 'error'} ({code or 'no code'})"
+    return status, f"{body.get('error') or 'error'} ({_error_detail(body) or 'no code'})"
 
 
 PROFILE = VendorProfile(
@@ -88,6 +111,7 @@ PROFILE = VendorProfile(
     auth="bearer",
     credits_per_request=0.0,  # the seed: "Credits Cost: Free"
     envelope_error=_envelope_error,
+    error_detail=_error_detail,
 )
 
 VIDEO_SCHEMA = pa.schema(

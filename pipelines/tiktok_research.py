@@ -19,11 +19,17 @@ The seed documents the task lifecycle only through its Python SDK; the four task
 this project's REST mapping of it (served by the simulator, see simulator/tiktok_research.py).
 Every answer is `{"data": ..., "error": {"code": "ok" | ..., "message", "log_id"}}`.
 
+Operators differ by mode. The query task takes the seed's table (LIKE on video_description,
+CONTAINS on hashtag_names / effect_ids); the HTTP video query takes only EQ, IN, GT, GTE, LT,
+LTE (seeds/README.md), with the real API's `hashtag_name` and `keyword` fields for hashtags
+and description words. A LIKE / CONTAINS in mode query is refused before any request.
+
 Rows are keyed `(query_name, id)` and merged with `(query_name, create_day)` as merge key:
 a window is fetched whole, then yielded, so a re-pulled day replaces that query's rows of
-the day (counts keep growing after publication) and a half-fetched window never lands.
-A 500 that outlasts the client's retries or an expired `search_id` restarts the window with
-a fresh search and de-duplicates by id. Research requests are counted against the
+the day (counts keep growing after publication) and a half-fetched window never lands; nor
+does a task result cut off at `task_limit`. A 500 that outlasts the client's retries or an
+expired `search_id` restarts the window with a fresh search and de-duplicates by id. Every
+research request sent (retries and the resend after a 401 included) counts against the
 1000-a-day quota per run; a daily-quota 429 stops the source after the windows it completed.
 """
 
@@ -51,7 +57,7 @@ from .errors import (
     ServerError,
     VendorError,
 )
-from .http import ClientSettings, VendorClient, VendorProfile, VendorResponse
+from .http import AuthProvider, ClientSettings, VendorClient, VendorProfile, VendorResponse
 from .redaction import Secret, register
 from .report import RunReport
 
@@ -73,6 +79,9 @@ TOKEN_REFRESH_MARGIN = 300.0  # refresh this long before the token expires
 TASK_LIMIT_MAX = 100_000  # "Execution Stage" maximum of one query task
 TASK_RESULT_PAGE = 1000  # videos per task result page (this project's mapping)
 MAX_WINDOW_RESTARTS = 3  # fresh searches of one window before giving up on it
+# A quota hit loses the window in flight; a week loses at most 7 days of one query and costs
+# one extra (partial) page per week, and still covers the nightly lookback in one search.
+DEFAULT_WINDOW_DAYS = 7
 TABLE = "videos"
 CREDENTIALS_HINT = (
     "check SOURCES__TIKTOK_RESEARCH__CLIENT_KEY and __CLIENT_SECRET "
@@ -84,7 +93,10 @@ MERGE_KEY = ("query_name", "create_day")
 TASK_DONE, TASK_FAILED, TASK_CANCELLED = "Completed", "AnalysisFailed", "Cancelled"
 TASK_PENDING = ("Created", "Validating", "Processing")
 
+Mode = Literal["query", "task"]
+
 # The seed's "Query Condition Fields and Operators" table: field -> (type, allowed operators).
+# It is the query task's table (mode "task").
 FIELD_OPERATORS: dict[str, tuple[str, frozenset[str]]] = {
     "id": ("int64", frozenset({"EQ", "IN"})),
     "create_time": ("int64", frozenset({"EQ", "IN", "GT", "GTE", "LT", "LTE"})),
@@ -103,6 +115,29 @@ FIELD_OPERATORS: dict[str, tuple[str, frozenset[str]]] = {
     "duration_type": ("int", frozenset({"EQ", "IN", "GT", "GTE", "LT", "LTE"})),
 }
 SINGLE_VALUE_OPERATORS = frozenset({"EQ", "GT", "GTE", "LT", "LTE", "LIKE"})
+# The HTTP video query (mode "query") takes these operations only (seeds/README.md): the seed's
+# fields keep what is left of their operators, and the real API's `hashtag_name` (a video has
+# one of the hashtags) and `keyword` (the description holds one of the words) replace the
+# CONTAINS / LIKE conditions on hashtag_names / video_description.
+QUERY_OPERATIONS = frozenset({"EQ", "IN", "GT", "GTE", "LT", "LTE"})
+QUERY_FIELD_OPERATORS: dict[str, tuple[str, frozenset[str]]] = {
+    **{
+        field: (kind, ops & QUERY_OPERATIONS)
+        for field, (kind, ops) in FIELD_OPERATORS.items()
+        if ops & QUERY_OPERATIONS
+    },
+    "hashtag_name": ("string", frozenset({"EQ", "IN"})),
+    "keyword": ("string", frozenset({"EQ", "IN"})),
+}
+MODE_FIELD_OPERATORS: dict[str, dict[str, tuple[str, frozenset[str]]]] = {
+    "query": QUERY_FIELD_OPERATORS,
+    "task": FIELD_OPERATORS,
+}
+# Either mode's field: what a condition may name before the watch's mode is known.
+ANY_FIELD_OPERATORS: dict[str, tuple[str, frozenset[str]]] = {
+    field: (kind, ops | QUERY_FIELD_OPERATORS.get(field, (kind, frozenset()))[1])
+    for field, (kind, ops) in {**QUERY_FIELD_OPERATORS, **FIELD_OPERATORS}.items()
+}
 
 # The data fields the seed lists as returnable; all of them are requested.
 FIELDS: tuple[str, ...] = (
@@ -203,6 +238,12 @@ class QueryTaskError(VendorError):
     kind = "query task failed"
 
 
+class TaskLimitReached(QueryTaskError):
+    """A task result as long as its `limit`: cut off, so that query's window is not loaded."""
+
+    kind = "query task result cut off"
+
+
 # -- the watchlist entry: condition groups from the seed, plus shortcuts -------------------
 
 
@@ -243,18 +284,26 @@ class ConditionGroup(_Strict):
     conditions: tuple[Condition, ...] = Field(min_length=1)
 
 
-def check_condition(field: str, operator: str, values: Sequence[str]) -> None:
-    """Refuse what the seed's field/operator table does not allow; the message names the field."""
-    if field not in FIELD_OPERATORS:
+def check_condition(
+    field: str, operator: str, values: Sequence[str], mode: Mode | None = None
+) -> None:
+    """Refuse what the mode's field/operator table does not allow, naming field and operator.
+
+    Without a mode, a field or operator allowed in either mode passes (a watchlist entry is
+    checked again once its mode is known, see ResearchWatch).
+    """
+    if field not in ANY_FIELD_OPERATORS:
         raise ValueError(
-            f"unknown query field {field!r}; the seed allows {', '.join(FIELD_OPERATORS)}"
+            f"unknown query field {field!r}; allowed: {', '.join(sorted(ANY_FIELD_OPERATORS))}"
         )
-    kind, allowed = FIELD_OPERATORS[field]
+    table = ANY_FIELD_OPERATORS if mode is None else MODE_FIELD_OPERATORS[mode]
+    where = "" if mode is None else f" in mode: {mode}"
+    kind, allowed = table.get(field, (ANY_FIELD_OPERATORS[field][0], frozenset()))
     op = operator.upper()
     if op not in allowed:
         raise ValueError(
-            f"operator {operator!r} is not allowed for field {field!r} "
-            f"(allowed: {', '.join(sorted(allowed))})"
+            f"operator {op} is not allowed for field {field!r}{where} "
+            f"(allowed: {', '.join(sorted(allowed)) or 'none'}){_mode_hint(field, op, mode)}"
         )
     if op in SINGLE_VALUE_OPERATORS and len(values) != 1:
         raise ValueError(f"operator {op} on field {field!r} takes exactly one value")
@@ -264,11 +313,28 @@ def check_condition(field: str, operator: str, values: Sequence[str]) -> None:
             raise ValueError(f"field {field!r} takes integers, got {bad}")
 
 
+def _mode_hint(field: str, op: str, mode: Mode | None) -> str:
+    if mode == "query" and op in ("LIKE", "CONTAINS"):
+        other = {"hashtag_names": "hashtag_name", "video_description": "keyword"}.get(field)
+        instead = f", or field {other!r} with IN / EQ" if other else ""
+        return (
+            f"; the HTTP video query takes only {', '.join(sorted(QUERY_OPERATIONS))}: "
+            f"use mode: task for {op}{instead}"
+        )
+    if mode == "task" and field in ("hashtag_name", "keyword"):
+        return (
+            "; that is a video-query field: the query task takes hashtag_names CONTAINS "
+            "or video_description LIKE"
+        )
+    return ""
+
+
 class ResearchQuery(_Strict):
     """One watched query. Shortcuts and `condition_groups` combine with AND.
 
     A video matches when it has any of `hashtags` or any of `keywords` (one `or` group),
-    and every other shortcut holds (one `and` group).
+    and every other shortcut holds (one `and` group). How the hashtag / keyword shortcuts
+    are written depends on the mode (see `groups`).
     """
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)
@@ -296,20 +362,31 @@ class ResearchQuery(_Strict):
 
     @model_validator(mode="after")
     def _not_empty(self) -> ResearchQuery:
-        if not self.groups():
+        if not self.groups("task"):
             raise ValueError(f"query {self.name!r} has no condition: it would match every video")
         return self
 
-    def groups(self) -> list[ConditionGroup]:
-        """The seed's condition groups for this query (without the create_time window)."""
-        either = [
-            Condition(field="hashtag_names", operator="CONTAINS", field_values=(t,))
-            for t in self.hashtags
-        ]
-        either += [
-            Condition(field="video_description", operator="LIKE", field_values=(f"%{k}%",))
-            for k in self.keywords
-        ]
+    def groups(self, mode: Mode) -> list[ConditionGroup]:
+        """The condition groups of this query in `mode` (without the create_time window).
+
+        Mode task (the seed): `hashtag_names CONTAINS` per hashtag, `video_description LIKE
+        %keyword%` per keyword. Mode query (the HTTP API): `hashtag_name IN [...]` and
+        `keyword IN [...]`.
+        """
+        either: list[Condition] = []
+        if mode == "query":
+            for field, values in (("hashtag_name", self.hashtags), ("keyword", self.keywords)):
+                if values:
+                    either.append(Condition(field=field, operator="IN", field_values=values))
+        else:
+            either += [
+                Condition(field="hashtag_names", operator="CONTAINS", field_values=(t,))
+                for t in self.hashtags
+            ]
+            either += [
+                Condition(field="video_description", operator="LIKE", field_values=(f"%{k}%",))
+                for k in self.keywords
+            ]
         every = []
         for field, values in (
             ("region_code", self.regions),
@@ -335,7 +412,7 @@ class ResearchWatch(_Strict):
     mode: Literal["query", "task"] = "query"
     lookback_days: int = Field(default=3, ge=1, le=MAX_WINDOW_DAYS)
     max_count: int = Field(default=MAX_COUNT, ge=1, le=MAX_COUNT)
-    window_days: int = Field(default=MAX_WINDOW_DAYS, ge=1, le=MAX_WINDOW_DAYS)
+    window_days: int = Field(default=DEFAULT_WINDOW_DAYS, ge=1, le=MAX_WINDOW_DAYS)
     task_limit: int = Field(default=1000, ge=1, le=TASK_LIMIT_MAX)
     task_timeout_seconds: float = Field(default=900.0, gt=0)
     queries: tuple[ResearchQuery, ...] = (
@@ -347,13 +424,19 @@ class ResearchWatch(_Strict):
         names = [q.name for q in self.queries]
         if dupes := sorted({n for n in names if names.count(n) > 1}):
             raise ValueError(f"query names must be unique: {dupes}")
-        if self.mode == "query":
-            for query in self.queries:
-                if sum(g.operator == "or" for g in query.groups()) > 1:
-                    raise ValueError(
-                        f"query {query.name!r}: the HTTP video query holds one `or` list; "
-                        "use mode: task for several `or` groups"
-                    )
+        for query in self.queries:
+            groups = query.groups(self.mode)
+            if self.mode == "query" and sum(g.operator == "or" for g in groups) > 1:
+                raise ValueError(
+                    f"query {query.name!r}: the HTTP video query holds one `or` list; "
+                    "use mode: task for several `or` groups"
+                )
+            for group in groups:
+                for c in group.conditions:
+                    try:
+                        check_condition(c.field, c.operator, c.field_values, self.mode)
+                    except ValueError as exc:
+                        raise ValueError(f"query {query.name!r}: {exc}") from None
         return self
 
 
@@ -407,10 +490,24 @@ def _condition_json(condition: Condition) -> dict[str, Any]:
     }
 
 
+def _check_mode(groups: Sequence[ConditionGroup], mode: Mode) -> None:
+    for group in groups:
+        for c in group.conditions:
+            try:
+                check_condition(c.field, c.operator, c.field_values, mode)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+
+
 def http_query(groups: Sequence[ConditionGroup]) -> dict[str, list[dict[str, Any]]]:
-    """Condition groups -> the HTTP query object `{"and": [...], "or": [...], "not": [...]}`."""
+    """Condition groups -> the HTTP query object `{"and": [...], "or": [...], "not": [...]}`.
+
+    Only the video query's operations pass (no LIKE / CONTAINS): a ConfigError names the
+    field and the operator before anything is sent.
+    """
     if sum(g.operator == "or" for g in groups) > 1:
         raise ConfigError("the HTTP video query holds one `or` list; use mode: task")
+    _check_mode(groups, "query")
     query: dict[str, list[dict[str, Any]]] = {}
     for group in groups:
         query.setdefault(group.operator, []).extend(_condition_json(c) for c in group.conditions)
@@ -450,6 +547,7 @@ def task_body(groups: Sequence[ConditionGroup], window: Window, limit: int) -> d
     """A create-task body: the window becomes create_time conditions (epoch seconds, UTC)."""
     if not 1 <= limit <= TASK_LIMIT_MAX:
         raise ConfigError(f"limit must be 1..{TASK_LIMIT_MAX}, got {limit}")
+    _check_mode(groups, "task")
     bounds = ConditionGroup(
         operator="and",
         conditions=(
@@ -610,10 +708,12 @@ class OAuthToken:
 
 
 class RequestBudget:
-    """Research requests of this run against the daily quota (a per-run estimate).
+    """Research requests this run sent, against the daily quota (a per-run estimate).
 
-    The API does not say how much of the day's quota other runs spent, so `left` assumes
-    this run is the day's only one; the vendor's own 429 remains the authority.
+    Every request the vendor sees counts, not every logical call: the first try, each retry
+    of a 5xx / 429 / timeout and the resend after a 401 (see MeteredAuth). The API does not
+    say how much of the day's quota other runs spent, so `left` assumes this run is the
+    day's only one; the vendor's own 429 remains the authority.
     """
 
     def __init__(self, limit: int = DAILY_QUOTA) -> None:
@@ -624,6 +724,7 @@ class RequestBudget:
         return max(0, self.limit - self.spent)
 
     def spend(self) -> None:
+        """Count one request about to be sent; refuse the one over the limit, unsent."""
         if self.spent >= self.limit:
             raise QuotaExhausted(
                 PROFILE.name,
@@ -631,6 +732,27 @@ class RequestBudget:
                 hint="the daily quota is 1000 requests; re-run the failed partitions tomorrow",
             )
         self.spent += 1
+
+
+class MeteredAuth:
+    """The research client's AuthProvider: the access token, one budget request per attempt.
+
+    The shared client asks its provider for a header before every attempt it sends, retries
+    and the 401 resend included, so this is where each request is counted, and where the
+    one that would exceed the budget is stopped before it leaves. Token requests (free) are
+    made by the token's own client and not counted.
+    """
+
+    def __init__(self, token: AuthProvider, budget: RequestBudget) -> None:
+        self._token, self.budget = token, budget
+
+    def header(self) -> str:
+        header = self._token.header()
+        self.budget.spend()
+        return header
+
+    def invalidate(self) -> None:
+        self._token.invalidate()
 
 
 def _data(response: VendorResponse, endpoint: str, what: str) -> dict[str, Any]:
@@ -691,7 +813,6 @@ def crawl_window(
     window: Window,
     *,
     max_count: int,
-    budget: RequestBudget,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> list[dict[str, Any]]:
     """Every video of one query in one window, pages followed while `has_more`.
@@ -700,7 +821,7 @@ def crawl_window(
     the window with a fresh search, at most MAX_WINDOW_RESTARTS times; rows are keyed by id,
     so pages seen twice are not doubled and the restart's fresher counts win.
     """
-    groups = query.groups()
+    groups = query.groups("query")
     rows: dict[int, dict[str, Any]] = {}
     endpoint = f"POST {QUERY_PATH}"
     params = {"fields": ",".join(FIELDS)}
@@ -709,7 +830,6 @@ def crawl_window(
         try:
             while True:
                 page += 1
-                budget.spend()
                 response = client.post(
                     QUERY_PATH, query_body(groups, window, max_count, cursor, search_id), params
                 )
@@ -757,30 +877,34 @@ def run_task(
     window: Window,
     *,
     settings: TaskSettings,
-    budget: RequestBudget,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> list[dict[str, Any]]:
     """Create a query task, poll it with backoff until Completed, fetch every result page.
 
-    AnalysisFailed and Cancelled end with a QueryTaskError; a task that outlives
+    AnalysisFailed and Cancelled end with a QueryTaskError; a result as long as the task's
+    `limit` was cut off by the vendor, so it ends with TaskLimitReached and nothing of the
+    window is returned (its partial days would replace complete ones). A task that outlives
     `timeout_seconds`, or a run interrupted meanwhile (Dagster's termination raises inside
-    the step), is cancelled before the error propagates.
+    the step, from the moment the task id is known), is cancelled before the error
+    propagates.
     """
-    budget.spend()
-    created = client.post(TASK_CREATE_PATH, task_body(query.groups(), window, settings.limit))
-    task_id = _int(
-        _data(created, f"POST {TASK_CREATE_PATH}", "create").get("task_id"),
-        "task_id",
-        required=True,
-    )
-    label = f"query task {task_id} ({query.name} {window.label()})"
+    label = f"query task ({query.name} {window.label()})"
+    task_id: int | None = None
     finished = False
     try:
+        created = client.post(
+            TASK_CREATE_PATH, task_body(query.groups("task"), window, settings.limit)
+        )
+        task_id = _int(
+            _data(created, f"POST {TASK_CREATE_PATH}", "create").get("task_id"),
+            "task_id",
+            required=True,
+        )
+        label = f"query task {task_id} ({query.name} {window.label()})"
         started, delay = clock(), settings.poll_initial
         while True:
-            budget.spend()
             status_answer = client.post(TASK_STATUS_PATH, {"task_id": task_id})
             status = _data(status_answer, f"POST {TASK_STATUS_PATH}", label).get("status")
             if status == TASK_DONE:
@@ -792,8 +916,12 @@ def run_task(
                     f"{label} ended {status}",
                     endpoint=f"POST {TASK_STATUS_PATH}",
                     request_id=status_answer.request_id,
-                    hint="check the query's conditions (AnalysisFailed) or who cancelled it; "
-                    "complete windows are kept, re-run the partition",
+                    hint=(
+                        "the vendor could not analyse the query: check its conditions"
+                        if status == TASK_FAILED
+                        else "someone or something cancelled it at the vendor, not this run"
+                    )
+                    + "; complete windows are kept, re-run the partition",
                 )
             if status not in TASK_PENDING:
                 raise MalformedResponse(
@@ -811,10 +939,9 @@ def run_task(
             sleep(delay)
             delay = min(settings.poll_max, delay * 2)
         rows: dict[int, dict[str, Any]] = {}
-        cursor, page = 0, 0
+        cursor, page, served = 0, 0, 0
         while True:
             page += 1
-            budget.spend()
             response = client.post(
                 TASK_RESULT_PATH,
                 {"task_id": task_id, "cursor": cursor, "max_count": TASK_RESULT_PAGE},
@@ -827,12 +954,26 @@ def run_task(
                 now(),
             )
             rows.update((row["id"], row) for row in page_rows)
+            served += len(page_rows)
+            if served >= settings.limit:
+                finished = True
+                raise TaskLimitReached(
+                    PROFILE.name,
+                    f"{label} returned {served} videos, its limit of {settings.limit}: the "
+                    f"vendor cut the result off, so nothing of {query.name} {window.label()} "
+                    "is loaded (a partial day would replace a complete one)",
+                    endpoint=f"POST {TASK_RESULT_PATH}",
+                    request_id=response.request_id,
+                    hint="raise tiktok_research.task_limit in the watchlist "
+                    f"(at most {TASK_LIMIT_MAX}) or lower tiktok_research.window_days so each "
+                    "task holds fewer videos; other queries and complete windows are kept",
+                )
             if not data.get("has_more"):
                 finished = True
                 return list(rows.values())
             cursor = _int(data.get("cursor"), "cursor", required=True) or 0
     except BaseException:
-        if not finished:
+        if task_id is not None and not finished:
             _cancel(client, task_id, label)
         raise
 
@@ -869,12 +1010,15 @@ def tiktok_research_source(
 
     Secrets resolve from `SOURCES__TIKTOK_RESEARCH__CLIENT_KEY` / `__CLIENT_SECRET`. The
     source stops at the first failure it cannot absorb, after yielding every complete
-    window; the caller loads them and calls `report.raise_if_stopped()`. Pass `budget` to
-    read how many of the daily quota's requests the run spent.
+    window; the caller loads them and calls `report.raise_if_stopped()`. A task result cut
+    off at `task_limit` stops only its query: the other queries go on, and the report is
+    stopped by the cut-off at the end. Pass `budget` to read how many of the daily quota's
+    requests the run sent.
     """
     spec = validate_watch(watch)
     run_report = report if report is not None else RunReport()
     run_budget = budget if budget is not None else RequestBudget(daily_quota)
+    run_budget.limit = daily_quota  # a caller's budget is there to be read, the cap is config
     windows = split_windows(days, spec.window_days)
     settings = ClientSettings(
         read_timeout=read_timeout,
@@ -916,24 +1060,32 @@ def tiktok_research_source(
             )
             token = OAuthToken(token_client, Secret(client_key), Secret(client_secret))
             client = VendorClient(
-                PROFILE, base_url, None, settings, stats=run_report.requests, auth_provider=token
+                PROFILE,
+                base_url,
+                None,
+                settings,
+                stats=run_report.requests,
+                auth_provider=MeteredAuth(token, run_budget),
             )
         except VendorError as exc:
             run_report.stopped_by = exc
             return
+        cut_off: dict[str, TaskLimitReached] = {}  # query name -> its first cut-off window
         with token_client, client:
             for window in windows:
                 for query in spec.queries:
                     label = f"{query.name} {window.label()}"
+                    if query.name in cut_off:
+                        continue  # its settings need raising first (see the error's hint)
                     try:
                         if spec.mode == "task":
-                            rows = run_task(
-                                client, query, window, settings=task_settings, budget=run_budget
-                            )
+                            rows = run_task(client, query, window, settings=task_settings)
                         else:
-                            rows = crawl_window(
-                                client, query, window, max_count=spec.max_count, budget=run_budget
-                            )
+                            rows = crawl_window(client, query, window, max_count=spec.max_count)
+                    except TaskLimitReached as exc:
+                        logger.error("skipping the rest of %s: %s", query.name, exc)
+                        cut_off[query.name] = exc
+                        continue
                     except VendorError as exc:
                         if isinstance(exc, AuthError):
                             exc = exc.with_hint(CREDENTIALS_HINT)
@@ -945,5 +1097,16 @@ def tiktok_research_source(
                         continue
                     run_report.count_rows(TABLE, len(rows))
                     yield rows_to_table(rows)
+        if cut_off:
+            first = next(iter(cut_off.values()))
+            if len(cut_off) > 1:
+                first = TaskLimitReached(
+                    PROFILE.name,
+                    f"{first.vendor_message}; also cut off: {', '.join(list(cut_off)[1:])}",
+                    endpoint=first.endpoint,
+                    request_id=first.request_id,
+                    hint=first.hint,
+                )
+            run_report.stopped_by = first
 
     return videos

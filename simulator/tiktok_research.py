@@ -15,7 +15,14 @@ The four task paths are this project's REST mapping of the seed's SDK calls. Eve
 (`auth="none"` for the server): the client credentials are CLIENT_KEY / CLIENT_SECRET, and
 every research call needs a live access token. Videos come from `World.videos_between`,
 counts as of the simulator's clock; missing fields are omitted, never null; ids stay
-integers. LIKE is matched case-insensitively (`%` and `_` wildcards).
+integers.
+
+Operators follow the endpoint. The query task takes the seed's table: LIKE on
+video_description (case-insensitive, `%` and `_` wildcards), CONTAINS on hashtag_names and
+effect_ids. The HTTP video query takes only EQ / IN / GT / GTE / LT / LTE (seeds/README.md):
+a LIKE or CONTAINS there is a 400 invalid_params naming the operation and the field; its
+`hashtag_name` matches a video carrying one of the hashtags and `keyword` a description
+holding one of the words (both case-insensitive).
 
 Vendor knobs (`FaultConfig.options`), each applied once per fault config unless noted:
     token_ttl: int                 lifetime of new tokens in seconds (default 7200)
@@ -24,7 +31,8 @@ Vendor knobs (`FaultConfig.options`), each applied once per fault config unless 
     expire_search_after_pages: int the first search's id expires after N pages
     fail_search_after_pages: int   the first search answers 500 after N pages, for good
     task_polls: int                status polls before a task completes (default 3)
-    task_outcome: str              "Completed" (default), "AnalysisFailed", or "never"
+    task_outcome: str              "Completed" (default), "AnalysisFailed", "Cancelled" (by
+                                   someone else at the vendor), or "never"
 """
 
 from __future__ import annotations
@@ -70,6 +78,14 @@ OPERATORS: dict[str, frozenset[str]] = {
     "video_description": frozenset({"EQ", "IN", "LIKE"}),
     "effect_ids": frozenset({"CONTAINS"}),
     "hashtag_names": frozenset({"CONTAINS"}),
+}
+# The HTTP video query: the seed's fields without LIKE / CONTAINS, plus the real API's
+# hashtag_name and keyword.
+QUERY_OPERATIONS = frozenset({"EQ", "IN", "GT", "GTE", "LT", "LTE"})
+QUERY_OPERATORS: dict[str, frozenset[str]] = {
+    **{field: ops & QUERY_OPERATIONS for field, ops in OPERATORS.items() if ops & QUERY_OPERATIONS},
+    "hashtag_name": frozenset({"EQ", "IN"}),
+    "keyword": frozenset({"EQ", "IN"}),
 }
 FIELDS = (
     "id", "create_time", "username", "region_code", "video_description", "music_id",
@@ -220,11 +236,19 @@ def _like(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
 
 
-def _check(field: Any, operator: Any, values: Any) -> tuple[str, str, list[Any]]:
-    if field not in OPERATORS:
-        raise _BadRequest(f"Invalid field_name: {field!r}")
+def _check(
+    field: Any, operator: Any, values: Any, table: dict[str, frozenset[str]] = OPERATORS
+) -> tuple[str, str, list[Any]]:
     op = str(operator).upper()
-    if op not in OPERATORS[field]:
+    operations = frozenset().union(*table.values())
+    if op not in operations:
+        raise _BadRequest(
+            f"Operation {operator!r} is not supported (field {field!r}); "
+            f"valid operations: {', '.join(sorted(operations))}"
+        )
+    if field not in table:
+        raise _BadRequest(f"Invalid field_name: {field!r}")
+    if op not in table[field]:
         raise _BadRequest(f"Operation {operator!r} is not supported for field {field!r}")
     if not isinstance(values, list) or not values:
         raise _BadRequest(f"field_values of {field!r} must be a non-empty list")
@@ -238,6 +262,12 @@ def _check(field: Any, operator: Any, values: Any) -> tuple[str, str, list[Any]]
 
 def _holds(item: dict[str, Any], condition: tuple[str, str, list[Any]]) -> bool:
     field, op, values = condition
+    if field == "hashtag_name":  # EQ / IN: the video carries one of the hashtags
+        tags = {str(tag).lower() for tag in item.get("hashtag_names", ())}
+        return any(str(v).lower() in tags for v in values)
+    if field == "keyword":  # EQ / IN: the description holds one of the words
+        text = str(item.get("video_description", "")).lower()
+        return any(str(v).lower() in text for v in values)
     actual = item.get(field)
     if actual is None:
         return False
@@ -332,7 +362,12 @@ def video_query(request: Request, body: dict[str, Any]) -> tuple[int, Any]:
             (
                 operator,
                 [
-                    _check(c.get("field_name"), c.get("operation"), c.get("field_values"))
+                    _check(
+                        c.get("field_name"),
+                        c.get("operation"),
+                        c.get("field_values"),
+                        QUERY_OPERATORS,
+                    )
                     for c in conditions
                     if isinstance(c, dict)
                 ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+import duckdb
 import pytest
 from dagster_dlt import DagsterDltResource
 
@@ -53,6 +54,7 @@ def test_assets_are_keyed_grouped_tagged_pooled_and_checked():
         ("stats_points", "unique_point_key"),
         ("stats_points", "not_null_ids"),
         ("stats_quarantine", "no_quarantined_entries"),
+        ("video_stats", "observed_today"),
     }
     job = defs.resolve_job_def("snapshot_job")
     assert set(job.asset_layer.executable_asset_keys) >= KEYS
@@ -78,8 +80,11 @@ def test_todays_snapshot_loads_with_metadata_and_checks(
         e.asset_check_key.name + "@" + e.asset_check_key.asset_key.path[-1]: e
         for e in result.get_asset_check_evaluations()
     }
-    assert len(checks) == 5
+    assert len(checks) == 6
     assert all(c.passed for name, c in checks.items() if not name.startswith("no_quarantined"))
+    fresh = checks["observed_today@video_stats"]
+    assert fresh.metadata["newest_observation"].value == today()
+    assert fresh.metadata["days_behind"].value == 0
     warn = checks["no_quarantined_entries@stats_quarantine"]
     assert not warn.passed and warn.severity == dg.AssetCheckSeverity.WARN
     assert warn.metadata["quarantined"].value == quarantined
@@ -122,6 +127,21 @@ def test_a_past_partition_is_refused_before_any_request(sim, warehouse, watchlis
         )
         == 0
     )
+
+
+def test_a_run_that_lands_no_snapshot_today_fails_the_freshness_check(frozen, warehouse, watchlist):
+    assert materialize(warehouse, watchlist, today()).success
+    with duckdb.connect(str(warehouse.file)) as con:  # that snapshot becomes yesterday's
+        con.execute("update raw_influtics.video_stats set observed_on = observed_on - 1")
+    frozen.set_faults("influtics", auth_fail=True)
+    result = materialize(warehouse, watchlist, today())
+    assert not result.success
+    (fresh,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "observed_today"]
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    assert not fresh.passed and fresh.severity == dg.AssetCheckSeverity.ERROR
+    assert fresh.metadata["newest_observation"].value == yesterday
+    assert fresh.metadata["days_behind"].value == 1
+    assert f"from {yesterday}, not today" in fresh.description
 
 
 def test_rejected_key_fails_the_run_with_the_vendor_message(frozen, warehouse, watchlist):

@@ -126,3 +126,31 @@ def test_nightly_schedule_requests_one_run_over_the_lookback_range(watchlist, mo
     assert request.partition_key is None
     assert request.tags["dagster/asset_partition_range_start"] == "2026-11-17"
     assert request.tags["dagster/asset_partition_range_end"] == "2026-11-21"
+
+
+def test_a_query_that_matches_nothing_materializes_with_zero_rows(sim, warehouse, tmp_path):
+    path = tmp_path / "empty.yaml"
+    path.write_text(
+        "tiktok_research:\n"
+        "  queries:\n"
+        "    - {name: nobody, usernames: [no_such_creator_anywhere], regions: [US]}\n"
+    )
+    result = materialize(warehouse, WatchlistResource(path=str(path)), tags=RANGE)
+    assert result.success
+    mats = result.get_asset_materialization_events()
+    assert sorted(m.materialization.partition for m in mats) == ["2026-03-02", "2026-03-03",
+                                                                 "2026-03-04"]  # fmt: skip
+    meta = mats[0].materialization.metadata
+    assert meta["rows_videos"].value == 0 and meta["rows_fetched"].value == 0
+    assert meta["dagster/row_count"].value == 0
+    assert meta["research_requests"].value == 1, "one window, one empty page"
+    assert meta["empty_slices"].value == 1
+    assert meta["empty_slice_examples"].value == "nobody 2026-03-02..2026-03-04"
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert {name: c.passed for name, c in checks.items()} == {
+        "unique_key": True,
+        "id_not_null": True,
+        "fresh_pull": True,  # the empty pull was a pull: its load is minutes old
+    }
+    assert checks["fresh_pull"].metadata["newest_pull"].value == "None"
+    assert 0 <= checks["fresh_pull"].metadata["age_hours"].value < 1

@@ -80,15 +80,23 @@ def test_snapshot_lands_typed_complete_and_with_exact_ids(frozen, warehouse):
     assert rows(warehouse, f"select distinct platform, observed_on from {VIDEOS}") == [
         ("TikTok", DAY)
     ]
-    # the latest totals equal the latest point of each metric
-    mismatched = count(
-        warehouse,
-        f"""select count(*) from {VIDEOS} v join (
-                select video_id, arg_max(value, observed_at) as last from {POINTS}
-                where metric = 'views' group by 1) p using (video_id)
-            where v.views <> p.last""",
-    )
-    assert mismatched <= count(warehouse, f"select count(distinct video_id) from {QUARANTINE}")
+    # the latest totals equal the latest point of each metric; where the newest entry was
+    # quarantined (the simulator's impossible date is always the newest), its raw value
+    for metric in ("views", "likes", "comments", "reposts"):
+        newest_quarantined = f"""select video_id, raw_value::bigint as last from {QUARANTINE}
+            where metric = '{metric}' and reason like 'impossible date%'"""
+        assert count(warehouse, f"select count(*) from ({newest_quarantined})") > 0
+        last = f"""select video_id, arg_max(value, observed_at) as last from {POINTS}
+            where metric = '{metric}'
+              and video_id not in (select video_id from ({newest_quarantined}))
+            group by 1
+            union all {newest_quarantined}"""
+        compared = rows(
+            warehouse,
+            f"""select count(*), count(*) filter (where v.{metric} is distinct from p.last)
+                from {VIDEOS} v join ({last}) p using (video_id)""",
+        )
+        assert compared == [(len(ids), 0)], metric
 
 
 def test_bad_timestamps_and_values_are_quarantined_and_the_rest_loads(frozen, warehouse):
@@ -151,7 +159,9 @@ def test_invalid_parameter_maps_to_invalid_request_with_the_vendor_message(froze
     report = load(warehouse, status="paused")
     assert isinstance(report.stopped_by, InvalidRequest)
     text = str(report.stopped_by)
-    assert "HTTP 400" in text and "Invalid status parameter" in text and "active" in text
+    assert "HTTP 400" in text and "Invalid status parameter (INVALID_PARAMETER; details " in text
+    # `valid_status_options` is only in the vendor's details, never in our own hint
+    assert '{"valid_status_options":["active","completed","failed"]}' in text
     assert report.rows == {}
 
 
@@ -160,7 +170,7 @@ def test_rejected_key_maps_to_auth_error_with_the_vendor_message(frozen, warehou
     report = load(warehouse)
     assert isinstance(report.stopped_by, AuthError)
     text = str(report.stopped_by)
-    assert "HTTP 401" in text and "Invalid API key" in text
+    assert "HTTP 401" in text and "Invalid API key (INVALID_API_KEY)" in text
     assert "SOURCES__INFLUTICS__API_KEY" in text
     assert frozen.api_keys["influtics"] not in text
 

@@ -9,10 +9,17 @@ from typing import Any
 import duckdb
 import httpx
 import pytest
+from dagster._core.errors import DagsterExecutionInterruptedError
 
+import pipelines.tiktok_research as research
 from pipelines.errors import AuthError, QuotaExhausted
 from pipelines.report import RunReport
-from pipelines.tiktok_research import QueryTaskError, RequestBudget, tiktok_research_source
+from pipelines.tiktok_research import (
+    QueryTaskError,
+    RequestBudget,
+    TaskLimitReached,
+    tiktok_research_source,
+)
 from simulator import tiktok_research as sim_research
 from tests.conftest import count
 
@@ -63,7 +70,9 @@ def test_videos_land_typed_complete_and_counted_against_the_quota(sim, warehouse
     assert types["id"] == types["music_id"] == types["view_count"] == "BIGINT"
     assert types["create_time"] == "TIMESTAMP WITH TIME ZONE" and types["create_day"] == "DATE"
     assert types["hashtag_names"] == "JSON"
-    assert count(warehouse, f"select count(*) from {TABLE} where id <= 9007199254740992") == 0
+    # ids exact to the last digit: as text they are the world's ids, all of them above 2**53
+    as_text = {r[0] for r in rows(warehouse, f"select id::varchar from {TABLE}")}
+    assert as_text == {str(i) for i in expected} and min(expected) > 2**53
 
 
 def test_text_ids_and_lists_survive_the_round_trip_exactly(sim, warehouse):
@@ -111,14 +120,66 @@ def test_missing_fields_are_null_not_zero_or_empty(sim, warehouse):
 )
 def test_a_crawl_survives_expired_searches_500s_and_short_pages(sim, warehouse, options):
     sim.set_faults("tiktok_research", options=options)
-    report, _ = load(warehouse, max_count=20)
+    before = sim.stats("tiktok_research")
+    report, budget = load(warehouse, max_count=20)
+    after = sim.stats("tiktok_research")
     assert report.stopped_by is None
+    # every research request the vendor saw counts against the quota, retries included
+    assert budget.spent == after["total"] - before["total"] - 1  # -1: the (free) token
+    assert budget.spent == report.requests.requests - 1
     expected = world_ids(sim)
     assert {r[0] for r in rows(warehouse, f"select id from {TABLE}")} == expected
     assert count(warehouse, f"select count(*) from {TABLE}") == len(expected)
-    statuses = sim.stats("tiktok_research")["by_status"]
+    faulted = {
+        code: after["by_status"].get(code, 0) - before["by_status"].get(code, 0)
+        for code in (400, 500)
+    }
     if "short_page" not in options:
-        assert statuses.get(400, 0) + statuses.get(500, 0) > 0, "the fault really happened"
+        assert faulted[400] + faulted[500] > 0, "the fault really happened"
+    if "fail_search_after_pages" in options:
+        assert faulted[500] == report.requests.statuses["500"] == report.requests.retries + 1
+
+
+def test_the_daily_quota_setting_caps_the_run_even_with_a_callers_budget(sim, warehouse):
+    report, budget = RunReport(), RequestBudget()
+    source = tiktok_research_source(
+        watch={"queries": [US_QUERY], "max_count": 10},
+        days=DAYS,
+        daily_quota=2,
+        report=report,
+        budget=budget,
+    )
+    before = sim.stats("tiktok_research")["total"]
+    pipeline = warehouse.dlt_pipeline("tiktok_research_videos", "raw_tiktok_research")
+    pipeline.run(source, loader_file_format="parquet")
+    assert isinstance(report.stopped_by, QuotaExhausted)
+    assert "budget of 2 research requests" in str(report.stopped_by)
+    assert budget.limit == 2 and budget.spent == 2 and budget.left == 0
+    assert sim.stats("tiktok_research")["total"] - before == 1 + 2, "the token, two pages"
+
+
+def test_query_mode_hashtags_and_keywords_use_the_video_query_fields(sim, warehouse):
+    hashtag, word = "skincare", "routine"
+    report, _ = load(
+        warehouse, queries=[{"name": "mixed", "hashtags": [hashtag], "keywords": [word],
+                             "regions": ["US"]}])  # fmt: skip
+    assert report.stopped_by is None
+    expected = {
+        v.video_id
+        for day in DAYS
+        for v in sim.world.videos_published_on(day, "US")
+        if hashtag in [t.lower() for t in v.hashtags] or word in v.description.lower()
+    }
+    got = {r[0] for r in rows(warehouse, f"select id from {TABLE}")}
+    assert got == expected and expected
+    assert any(
+        word in d.lower()
+        for (d,) in rows(
+            warehouse,
+            f"select video_description "
+            f"from {TABLE} where not list_contains(hashtag_names::varchar[], '{hashtag}')",
+        )
+    )
 
 
 def test_daily_quota_hit_keeps_complete_days_and_the_next_run_fills_the_rest(sim, warehouse):
@@ -169,6 +230,63 @@ def task_status(sim, task_id: int) -> str:
             headers={"Authorization": f"Bearer {token}"},
         )
         return answer.json()["data"]["status"]
+
+
+def test_a_task_result_cut_off_at_task_limit_replaces_no_complete_day(sim, warehouse):
+    queries = [US_QUERY, {"name": "gb", "regions": ["GB"]}]
+    report, _ = load(warehouse, mode="task", window_days=1, queries=queries)
+    assert report.stopped_by is None
+
+    def landed(query: str) -> list[tuple]:
+        return rows(warehouse, f"select create_day, count(*), max(pulled_at) from {TABLE} "
+                               f"where query_name = '{query}' group by 1 order by 1")  # fmt: skip
+
+    us, gb = landed("us"), landed("gb")
+    limit = min(n for _, n, _ in us)  # every US day reaches it
+    assert max(n for _, n, _ in gb) < limit, "no GB day does"
+    report, _ = load(warehouse, mode="task", window_days=1, task_limit=limit, queries=queries)
+    assert isinstance(report.stopped_by, TaskLimitReached)
+    text = str(report.stopped_by)
+    window = f"{DAYS[0]}..{DAYS[0]}"
+    assert f"(us {window}) returned {limit} videos, its limit of {limit}" in text
+    assert "tiktok_research.task_limit" in text and "tiktok_research.window_days" in text
+    assert landed("us") == us, "no complete day was replaced by a partial one"
+    # the other query went on: its days were re-pulled whole
+    assert report.rows == {"videos": sum(n for _, n, _ in gb)}
+    assert [(d, n) for d, n, _ in landed("gb")] == [(d, n) for d, n, _ in gb]
+    assert all(new > old for (_, _, new), (_, _, old) in zip(landed("gb"), gb, strict=True))
+
+
+def with_task(monkeypatch, **kwargs: Any) -> None:
+    """Run every query task of the source with these run_task arguments (e.g. a sleep)."""
+    real = research.run_task
+    monkeypatch.setattr(research, "run_task", lambda *a, **kw: real(*a, **kw, **kwargs))
+
+
+def interrupt(*_: object) -> None:
+    raise DagsterExecutionInterruptedError  # what Dagster raises in a terminated step
+
+
+@pytest.mark.parametrize("moment", ["sleep", "clock"])
+def test_a_terminated_run_cancels_its_running_task_at_the_vendor(
+    sim, warehouse, monkeypatch, moment
+):
+    # "sleep": while polling; "clock": right after create, before the first poll
+    sim.set_faults("tiktok_research", options={"task_outcome": "never"})
+    with_task(monkeypatch, **{moment: interrupt})
+    with pytest.raises(DagsterExecutionInterruptedError):  # through dlt, unwrapped
+        load(warehouse, mode="task")
+    assert task_status(sim, 10_000) == "Cancelled"
+
+
+def test_a_task_cancelled_at_the_vendor_stops_the_source_clearly(sim, warehouse):
+    sim.set_faults("tiktok_research", options={"task_outcome": "Cancelled"})
+    report, _ = load(warehouse, mode="task")
+    assert isinstance(report.stopped_by, QueryTaskError)
+    text = str(report.stopped_by)
+    assert f"query task 10000 (us {DAYS[0]}..{DAYS[-1]}) ended Cancelled" in text
+    assert "cancelled it at the vendor" in text
+    assert report.rows == {} and task_status(sim, 10_000) == "Cancelled"
 
 
 def test_a_task_that_fails_analysis_stops_the_source_clearly(sim, warehouse):

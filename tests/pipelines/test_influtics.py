@@ -260,11 +260,20 @@ def test_vendor_errors_map_onto_the_taxonomy_with_the_vendor_message():
     client, _ = scripted((400, invalid))
     with pytest.raises(InvalidRequest) as caught:
         list(crawl(client, DAY))
-    assert "Invalid sort parameter" in str(caught.value) and "updated_at" in str(caught.value)
-    client, _ = scripted((401, {"success": False, "error": "Invalid API key", "code": "X"}))
-    with pytest.raises(AuthError, match=r"Invalid API key.*SOURCES__INFLUTICS__API_KEY"):
+    text = str(caught.value)
+    # the code and the details (`valid_sort_options` is only in the body's details)
+    assert "Invalid sort parameter (INVALID_PARAMETER; details " in text
+    assert '{"valid_sort_options":["created_at","views","likes","updated_at"]}' in text
+    unauthorized = {"success": False, "error": "Invalid API key", "code": "INVALID_API_KEY"}
+    client, _ = scripted((401, unauthorized))
+    with pytest.raises(AuthError) as caught:
         list(crawl(client, DAY))
-    # an HTTP 200 that says success: false is an error too
+    text = str(caught.value)
+    assert "Invalid API key (INVALID_API_KEY)" in text and "SOURCES__INFLUTICS__API_KEY" in text
+    # an HTTP 200 that says success: false is an error too, with its code and details
     client, _ = scripted((200, {**invalid, "code": "INVALID_API_KEY", "error": "Invalid API key"}))
-    with pytest.raises(AuthError, match="INVALID_API_KEY"):
+    with pytest.raises(AuthError, match=r"INVALID_API_KEY; details \{\"valid_sort_options"):
+        list(crawl(client, DAY))
+    client, _ = scripted((200, invalid))
+    with pytest.raises(InvalidRequest, match=r"INVALID_PARAMETER; details \{\"valid_sort_options"):
         list(crawl(client, DAY))

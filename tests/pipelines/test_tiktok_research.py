@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 import httpx
 import pytest
+from dagster._core.errors import DagsterExecutionInterruptedError
 
 from pipelines.errors import ConfigError, InvalidRequest, QuotaExhausted, ServerError
 from pipelines.http import ClientSettings, VendorClient
@@ -14,10 +15,12 @@ from pipelines.redaction import Secret
 from pipelines.tiktok_research import (
     PROFILE,
     TOKEN_PROFILE,
+    MeteredAuth,
     OAuthToken,
     QueryTaskError,
     RequestBudget,
     ResearchQuery,
+    TaskLimitReached,
     TaskSettings,
     Window,
     crawl_window,
@@ -69,12 +72,14 @@ class Vendor:
         return [json.loads(r.content) for r in self.requests]
 
 
-def clients(vendor: Vendor, clock=lambda: 0.0):
+def clients(vendor: Vendor, clock=lambda: 0.0, budget: RequestBudget | None = None):
+    """The source's wiring: a token client, and a research client metered by `budget`."""
     transport = httpx.MockTransport(vendor)
     token_client = VendorClient(TOKEN_PROFILE, "http://r.test", None, FAST, transport=transport)
     token = OAuthToken(token_client, Secret("client-key-1"), Secret("client-secret-1"), clock)
+    metered = MeteredAuth(token, budget if budget is not None else RequestBudget())
     client = VendorClient(
-        PROFILE, "http://r.test", None, FAST, transport=transport, auth_provider=token,
+        PROFILE, "http://r.test", None, FAST, transport=transport, auth_provider=metered,
         sleep=lambda s: None,
     )  # fmt: skip
     return client, token
@@ -112,14 +117,54 @@ def test_a_condition_the_seed_does_not_allow_is_refused_naming_the_field(conditi
 
 
 def test_operators_are_case_insensitive_as_in_the_seed_example():
-    watch = validate_watch({"queries": [{"name": "q", "condition_groups": [
+    watch = validate_watch({"mode": "task", "queries": [{"name": "q", "condition_groups": [
         {"operator": "and", "conditions": [
             {"field": "like_count", "operator": "gte", "field_values": ["1000"]},
             {"field": "hashtag_names", "operator": "CONTAINs", "field_values": ["tiktok"]},
         ]}]}]})  # fmt: skip
-    body = query_body(watch.queries[0].groups(), WINDOW, 100)
-    ops = [c["operation"] for c in body["query"]["and"]]
+    body = task_body(watch.queries[0].groups("task"), WINDOW, 100)
+    ops = [c["operator"] for c in body["condition_groups"][1]["conditions"]]
     assert ops == ["GTE", "CONTAINS"]
+
+
+@pytest.mark.parametrize(
+    ("field", "operator", "instead"),
+    [
+        ("video_description", "LIKE", "'keyword'"),
+        ("hashtag_names", "CONTAINS", "'hashtag_name'"),
+        ("effect_ids", "contains", "mode: task"),
+    ],
+)
+def test_like_and_contains_are_refused_in_query_mode_naming_field_and_operator(
+    field, operator, instead
+):
+    group = {"operator": "and", "conditions": [
+        {"field": field, "operator": operator, "field_values": ["%x%"]}]}  # fmt: skip
+    watch = {"queries": [{"name": "q", "regions": ["US"], "condition_groups": [group]}]}
+    with pytest.raises(ConfigError) as info:
+        validate_watch(watch)  # mode query is the default
+    text = str(info.value)
+    assert f"operator {operator.upper()} is not allowed for field {field!r} in mode: query" in text
+    assert "query 'q'" in text and "EQ, GT, GTE, IN, LT, LTE" in text and instead in text
+    # the request builder refuses it too, before anything could be sent
+    task_watch = validate_watch({**watch, "mode": "task"})
+    with pytest.raises(ConfigError, match=f"operator {operator.upper()} .*{field!r}"):
+        query_body(task_watch.queries[0].groups("task"), WINDOW, 10)
+    # the seed allows it in the query task
+    assert task_watch.queries[0].groups("task")[-1].conditions[0].op == operator.upper()
+
+
+def test_video_query_fields_are_refused_in_task_mode():
+    group = {"operator": "and", "conditions": [
+        {"field": "keyword", "operator": "EQ", "field_values": ["hello world"]}]}  # fmt: skip
+    watch = {"queries": [{"name": "q", "condition_groups": [group]}]}
+    assert validate_watch(watch).mode == "query"
+    with pytest.raises(ConfigError) as info:
+        validate_watch({**watch, "mode": "task"})
+    assert "operator EQ is not allowed for field 'keyword' in mode: task (allowed: none)" in str(
+        info.value
+    )
+    assert "video_description LIKE" in str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -148,17 +193,17 @@ def test_invalid_watch_fails_when_the_source_is_built_before_any_client_exists()
 
 def test_shortcuts_become_one_or_group_and_one_and_group():
     query = ResearchQuery(
-        name="food", hashtags=("#Recipe",), keywords=("air fryer",), regions=("US", "GB"),
-        usernames=("chef",), music_ids=(BIG_ID,), min_views=1000,
+        name="food", hashtags=("#Recipe", "easyrecipe"), keywords=("air fryer",),
+        regions=("US", "GB"), usernames=("chef",), music_ids=(BIG_ID,), min_views=1000,
     )  # fmt: skip
-    body = query_body(query.groups(), Window(date(2026, 10, 1), date(2026, 10, 30)), 50, 100, "s9")
+    window = Window(date(2026, 10, 1), date(2026, 10, 30))
+    body = query_body(query.groups("query"), window, 50, 100, "s9")
     assert body == {
         "query": {
             "or": [
-                {"operation": "CONTAINS", "field_name": "hashtag_names",
-                 "field_values": ["recipe"]},
-                {"operation": "LIKE", "field_name": "video_description",
-                 "field_values": ["%air fryer%"]},
+                {"operation": "IN", "field_name": "hashtag_name",
+                 "field_values": ["recipe", "easyrecipe"]},
+                {"operation": "IN", "field_name": "keyword", "field_values": ["air fryer"]},
             ],
             "and": [
                 {"operation": "IN", "field_name": "region_code", "field_values": ["US", "GB"]},
@@ -173,6 +218,13 @@ def test_shortcuts_become_one_or_group_and_one_and_group():
         "cursor": 100,
         "search_id": "s9",
     }  # fmt: skip
+    # the query task keeps the seed's CONTAINS per hashtag and LIKE per keyword
+    either = task_body(query.groups("task"), window, 10)["condition_groups"][1]
+    assert either == {"operator": "or", "conditions": [
+        {"field": "hashtag_names", "operator": "CONTAINS", "field_values": ["recipe"]},
+        {"field": "hashtag_names", "operator": "CONTAINS", "field_values": ["easyrecipe"]},
+        {"field": "video_description", "operator": "LIKE", "field_values": ["%air fryer%"]},
+    ]}  # fmt: skip
 
 
 def test_a_query_without_conditions_or_with_two_or_groups_in_query_mode_is_refused():
@@ -187,7 +239,7 @@ def test_a_query_without_conditions_or_with_two_or_groups_in_query_mode_is_refus
 
 
 def test_task_body_bounds_create_time_to_the_window_in_utc_seconds():
-    body = task_body(QUERY.groups(), WINDOW, 200)
+    body = task_body(QUERY.groups("task"), WINDOW, 200)
     assert body["category"] == "video" and body["limit"] == 200
     bounds = body["condition_groups"][0]
     assert bounds == {
@@ -302,7 +354,7 @@ def test_short_pages_do_not_end_the_crawl_only_has_more_does():
         page([video(3)], cursor=6, has_more=False),
     ])  # fmt: skip
     client, _ = clients(vendor)
-    rows = crawl_window(client, QUERY, WINDOW, max_count=100, budget=RequestBudget())
+    rows = crawl_window(client, QUERY, WINDOW, max_count=100)
     assert sorted(r["id"] for r in rows) == [BIG_ID + 1, BIG_ID + 2, BIG_ID + 3]
     bodies = vendor.bodies()
     assert [b.get("cursor") for b in bodies] == [None, 2, 5]
@@ -326,20 +378,22 @@ def test_a_broken_search_restarts_the_window_without_losing_or_doubling(broken):
         page([video(1), video(2)], cursor=2, has_more=True, search_id="s2"),
         page([video(3)], cursor=3, has_more=False, search_id="s2"),
     ])  # fmt: skip
-    client, _ = clients(vendor)
     budget = RequestBudget()
-    rows = crawl_window(client, QUERY, WINDOW, max_count=2, budget=budget)
+    client, _ = clients(vendor, budget=budget)
+    rows = crawl_window(client, QUERY, WINDOW, max_count=2)
     assert sorted(r["id"] for r in rows) == [BIG_ID + 1, BIG_ID + 2, BIG_ID + 3]
     restart = vendor.bodies()[len(retries) + 1]
     assert "cursor" not in restart and "search_id" not in restart
-    assert budget.spent == 4
+    # every request the vendor saw counts against the quota, retries included
+    assert budget.spent == len(vendor.requests) == 3 + len(retries)
+    assert budget.left == 1000 - budget.spent
 
 
 def test_an_invalid_request_that_is_not_about_search_id_is_not_retried():
     vendor = Vendor([httpx.Response(400, json=envelope({}, "invalid_params", "bad field x"))])
     client, _ = clients(vendor)
     with pytest.raises(InvalidRequest, match="bad field x"):
-        crawl_window(client, QUERY, WINDOW, max_count=10, budget=RequestBudget())
+        crawl_window(client, QUERY, WINDOW, max_count=10)
     assert len(vendor.requests) == 1
 
 
@@ -347,7 +401,7 @@ def test_a_search_that_keeps_breaking_gives_up_with_a_server_error():
     vendor = Vendor([httpx.Response(500, json=envelope({}, "internal_error", "down"))] * 12)
     client, _ = clients(vendor)
     with pytest.raises(ServerError):
-        crawl_window(client, QUERY, WINDOW, max_count=10, budget=RequestBudget())
+        crawl_window(client, QUERY, WINDOW, max_count=10)
 
 
 def test_daily_quota_429_is_quota_exhausted_and_not_retried():
@@ -357,17 +411,37 @@ def test_daily_quota_429_is_quota_exhausted_and_not_retried():
     vendor = Vendor([quota])
     client, _ = clients(vendor)
     with pytest.raises(QuotaExhausted):
-        crawl_window(client, QUERY, WINDOW, max_count=10, budget=RequestBudget())
+        crawl_window(client, QUERY, WINDOW, max_count=10)
     assert len(vendor.requests) == 1
 
 
 def test_the_run_budget_stops_before_the_request_that_would_exceed_it():
     vendor = Vendor([page([video(n)], cursor=n, has_more=True) for n in range(1, 10)])
-    client, _ = clients(vendor)
     budget = RequestBudget(limit=3)
+    client, _ = clients(vendor, budget=budget)
     with pytest.raises(QuotaExhausted, match="budget of 3"):
-        crawl_window(client, QUERY, WINDOW, max_count=1, budget=budget)
+        crawl_window(client, QUERY, WINDOW, max_count=1)
     assert len(vendor.requests) == 3 and budget.left == 0
+
+
+def test_rate_limit_retries_and_the_401_resend_count_and_the_cap_holds_mid_retry():
+    slow = httpx.Response(429, json=envelope({}, "rate_limit_exceeded", "slow down"))
+    refused = httpx.Response(401, json=envelope({}, "access_token_invalid", "expired"))
+    vendor = Vendor([slow, slow, page([video(1)], cursor=1, has_more=True),
+                     refused, page([video(2)], cursor=2, has_more=False)])  # fmt: skip
+    budget = RequestBudget()
+    client, token = clients(vendor, budget=budget)
+    rows = crawl_window(client, QUERY, WINDOW, max_count=1)
+    assert len(rows) == 2 and len(vendor.requests) == 5
+    assert budget.spent == 5, "two 429 retries and the resend after the 401 count"
+    assert token.fetched == 2, "token requests are free and not counted"
+    # a cap reached between two retries stops before the next attempt leaves
+    vendor = Vendor([slow] * 5)
+    budget = RequestBudget(limit=2)
+    client, _ = clients(vendor, budget=budget)
+    with pytest.raises(QuotaExhausted, match="budget of 2"):
+        crawl_window(client, QUERY, WINDOW, max_count=1)
+    assert len(vendor.requests) == 2 and budget.spent == 2
 
 
 # -- query tasks ----------------------------------------------------------------------
@@ -390,7 +464,7 @@ def test_task_is_polled_with_backoff_until_completed_then_every_result_page_is_r
     client, _ = clients(vendor)
     sleeps: list[float] = []
     rows = run_task(client, QUERY, WINDOW, settings=TaskSettings(poll_initial=1, poll_max=3),
-                    budget=RequestBudget(), sleep=sleeps.append)  # fmt: skip
+                    sleep=sleeps.append)  # fmt: skip
     assert [r["id"] for r in rows] == [BIG_ID + 1, BIG_ID + 2]
     assert sleeps == [1, 2, 3]
     paths = [r.url.path.rsplit("/", 2)[-2] for r in vendor.requests]
@@ -398,13 +472,39 @@ def test_task_is_polled_with_backoff_until_completed_then_every_result_page_is_r
     assert vendor.bodies()[-1] == {"task_id": 42, "cursor": 1, "max_count": 1000}
 
 
-def test_analysis_failed_ends_with_a_clear_error_and_no_cancel():
-    vendor = Vendor([answer({"task_id": 7}), answer({"status": "AnalysisFailed"})])
+@pytest.mark.parametrize("outcome", ["AnalysisFailed", "Cancelled"])
+def test_a_task_ending_failed_or_cancelled_at_the_vendor_is_a_clear_error_and_no_cancel(outcome):
+    vendor = Vendor([answer({"task_id": 7}), answer({"status": outcome})])
     client, _ = clients(vendor)
-    with pytest.raises(QueryTaskError, match=r"query task 7 .*ended AnalysisFailed"):
-        run_task(client, QUERY, WINDOW, settings=TaskSettings(), budget=RequestBudget(),
-                 sleep=lambda s: None)  # fmt: skip
-    assert len(vendor.requests) == 2
+    with pytest.raises(QueryTaskError) as info:
+        run_task(client, QUERY, WINDOW, settings=TaskSettings(), sleep=lambda s: None)
+    text = str(info.value)
+    assert f"query task 7 (skincare 2026-11-01..2026-11-02) ended {outcome}" in text
+    assert "re-run the partition" in text
+    assert len(vendor.requests) == 2, "nothing left to cancel"
+
+
+def test_a_result_as_long_as_the_task_limit_is_refused_not_truncated():
+    vendor = Vendor([
+        answer({"task_id": 11}),
+        answer({"status": "Completed"}),
+        answer({"videos": [video(n) for n in range(3)], "cursor": 3, "has_more": False}),
+    ])  # fmt: skip
+    client, _ = clients(vendor)
+    with pytest.raises(TaskLimitReached) as info:
+        run_task(client, QUERY, WINDOW, settings=TaskSettings(limit=3), sleep=lambda s: None)
+    text = str(info.value)
+    assert "query task 11 (skincare 2026-11-01..2026-11-02) returned 3 videos" in text
+    assert "tiktok_research.task_limit" in text and "tiktok_research.window_days" in text
+    assert isinstance(info.value, QueryTaskError)
+    assert len(vendor.requests) == 3, "a completed task is not cancelled"
+    # one video fewer than the limit is a complete result
+    vendor = Vendor([answer({"task_id": 12}), answer({"status": "Completed"}),
+                     answer({"videos": [video(n) for n in range(2)], "cursor": 2,
+                             "has_more": False})])  # fmt: skip
+    client, _ = clients(vendor)
+    rows = run_task(client, QUERY, WINDOW, settings=TaskSettings(limit=3), sleep=lambda s: None)
+    assert len(rows) == 2
 
 
 def test_a_task_that_outlives_its_timeout_is_cancelled():
@@ -418,20 +518,37 @@ def test_a_task_that_outlives_its_timeout_is_cancelled():
 
     with pytest.raises(QueryTaskError, match="still Processing after 10s; cancelled"):
         run_task(client, QUERY, WINDOW, settings=TaskSettings(timeout_seconds=10, poll_initial=2),
-                 budget=RequestBudget(), sleep=sleep, clock=lambda: now[0])  # fmt: skip
+                 sleep=sleep, clock=lambda: now[0])  # fmt: skip
     assert vendor.requests[-1].url.path.endswith("/query_task/cancel/")
     assert vendor.bodies()[-1] == {"task_id": 8}
+
+
+def interrupt(*_: object) -> None:
+    raise DagsterExecutionInterruptedError  # what a terminated Dagster step raises
 
 
 def test_an_interrupted_run_cancels_its_task():
     vendor = Vendor([answer({"task_id": 9}), answer({"status": "Processing"}),
                      answer({"success": True})])  # fmt: skip
     client, _ = clients(vendor)
-
-    def interrupted(seconds: float) -> None:
-        raise KeyboardInterrupt  # what a terminated Dagster step raises inside the sleep
-
-    with pytest.raises(KeyboardInterrupt):
-        run_task(client, QUERY, WINDOW, settings=TaskSettings(), budget=RequestBudget(),
-                 sleep=interrupted)  # fmt: skip
+    with pytest.raises(DagsterExecutionInterruptedError):
+        run_task(client, QUERY, WINDOW, settings=TaskSettings(), sleep=interrupt)
     assert vendor.requests[-1].url.path.endswith("/query_task/cancel/")
+    assert vendor.bodies()[-1] == {"task_id": 9}
+
+
+def test_an_interrupt_right_after_create_before_the_first_poll_cancels_the_task():
+    vendor = Vendor([answer({"task_id": 10}), answer({"success": True})])
+    client, _ = clients(vendor)
+    with pytest.raises(DagsterExecutionInterruptedError):
+        run_task(client, QUERY, WINDOW, settings=TaskSettings(), clock=interrupt)
+    paths = [r.url.path.rsplit("/", 2)[-2] for r in vendor.requests]
+    assert paths == ["create", "cancel"] and vendor.bodies()[-1] == {"task_id": 10}
+
+
+def test_an_interrupt_during_create_has_no_task_to_cancel():
+    vendor = Vendor([interrupt])
+    client, _ = clients(vendor)
+    with pytest.raises(DagsterExecutionInterruptedError):
+        run_task(client, QUERY, WINDOW, settings=TaskSettings())
+    assert len(vendor.requests) == 1

@@ -176,6 +176,17 @@ def test_invalid_parameters_are_400_with_details(influtics, params, message, det
     assert details in body["details"]
 
 
+def test_invalid_sort_is_the_seeds_400_body_exactly(influtics):
+    response = influtics.get(PATH, params={"sort": "trending"})
+    assert response.status_code == 400
+    assert response.json() == {
+        "success": False,
+        "error": "Invalid sort parameter",
+        "code": "INVALID_PARAMETER",
+        "details": {"valid_sort_options": ["created_at", "views", "likes", "updated_at"]},
+    }
+
+
 def test_wrong_key_is_401_invalid_api_key(sim):
     response = httpx.get(sim.base_url("influtics") + PATH, headers={"Authorization": "Bearer nope"})
     assert response.status_code == 401

@@ -130,8 +130,8 @@ def test_conditions_filter_and_or_not(sim, api):
     ids, cursor, search_id = [], 0, None
     while True:
         body = {"query": {
-            "or": [{"operation": "CONTAINS", "field_name": "hashtag_names",
-                    "field_values": ["skincare", "makeup"]}],
+            "or": [{"operation": "IN", "field_name": "hashtag_name",
+                    "field_values": ["skincare", "MakeUp"]}],
             "not": [{"operation": "EQ", "field_name": "region_code", "field_values": ["GB"]}]},
             "end_date": (DAY + timedelta(days=1)).strftime("%Y%m%d"), "cursor": cursor}  # fmt: skip
         if search_id:
@@ -157,6 +157,62 @@ def test_an_operator_the_seed_does_not_allow_is_invalid_params(sim, api, conditi
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "invalid_params" and named in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("field", "operation", "value"),
+    [
+        ("video_description", "LIKE", "%skincare%"),
+        ("hashtag_names", "CONTAINS", "skincare"),
+        ("effect_ids", "CONTAINS", "1000001"),
+    ],
+)
+def test_the_video_query_refuses_like_and_contains_with_the_vendors_400(
+    sim, api, field, operation, value
+):
+    condition = {"operation": operation, "field_name": field, "field_values": [value]}
+    response = query(api, query={"and": [condition]})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["data"] == {} and set(body["error"]) == {"code", "message", "log_id"}
+    assert body["error"]["code"] == "invalid_params"
+    message = body["error"]["message"]
+    assert operation in message and field in message
+
+
+def test_the_video_query_keyword_matches_description_words(sim, api):
+    expected = [
+        v.video_id
+        for v in sim.world.videos_published_on(DAY, "US")
+        if "routine" in v.description.lower() or "recipe" in v.description.lower()
+    ]
+    condition = {"operation": "IN", "field_name": "keyword", "field_values": ["Routine", "recipe"]}
+    response = query(api, query={"and": [condition, {"operation": "EQ", "field_name":
+                                 "region_code", "field_values": ["US"]}]})  # fmt: skip
+    assert response.status_code == 200
+    assert [v["id"] for v in response.json()["data"]["videos"]] == expected[:100] and expected
+
+
+def test_the_query_task_keeps_the_seeds_like_and_contains(sim, api):
+    like = {"field": "video_description", "operator": "LIKE", "field_values": ["%routine%"]}
+    tags = {"field": "hashtag_names", "operator": "CONTAINS", "field_values": ["skincare"]}
+    body = task_body()
+    body["condition_groups"].append({"operator": "or", "conditions": [like, tags]})
+    task_id = post(api, "create", body)["task_id"]
+    for _ in range(3):
+        post(api, "status", {"task_id": task_id})
+    result = post(api, "result", {"task_id": task_id, "max_count": 1000})
+    expected = [
+        v.video_id
+        for v in sim.world.videos_published_on(DAY, "GB")
+        if "routine" in v.description.lower() or "skincare" in v.hashtags
+    ]
+    assert [v["id"] for v in result["videos"]] == expected and expected
+    refused = api.post("/v2/research/query_task/create/", json=task_body(condition_groups=[
+        *task_body()["condition_groups"],
+        {"operator": "and", "conditions": [
+            {"field": "keyword", "operator": "EQ", "field_values": ["x"]}]}]))  # fmt: skip
+    assert refused.status_code == 400 and "keyword" in refused.json()["error"]["message"]
 
 
 @pytest.mark.parametrize(
