@@ -5,8 +5,12 @@ seeds/README.md. Every call is a `GET` under `https://ensembledata.com/apis` wit
 the `token` query parameter (the shared client adds it and redacts it everywhere). Units
 spent are in the `units_charged` response header: summed per run, and held under a daily
 budget checked BEFORE each request (units used earlier today, read from the free
-`/customer/get-used-units`, + units this run + the request's expected cost): the run stops
-cleanly before it would exceed the budget and says how much it used.
+`/customer/get-used-units`, + units this run + what the request may cost): the run stops
+cleanly before it would exceed the budget and says how much it used. What a request may cost
+is conservative: per endpoint, the larger of its price in `PRICES` and the most this run has
+seen the vendor charge for that path (per step: depth, 10 ids, 20 posts); the full searches,
+whose cost follows what they find, need headroom for their worst case. Should the vendor
+still charge past the budget, the run stops at once and says by how much.
 
 Errors are `{"detail": ...}`: 491 token not found and 492 (the token's subscription is
 inactive/expired; the seed is silent, so it is treated as an account problem) are AuthError;
@@ -24,15 +28,22 @@ Tables (dataset `raw_ensembledata`): `videos` keyed by `aweme_id` (the 19-digit 
 `search_hits`, and three observation snapshots keyed by (id, `observed_on`) so a same-day
 re-pull replaces and the next day appends exactly one row per item: `video_stats` (plays,
 likes, comments, shares, saves: view velocity), `user_stats` (followers) and `music_stats`.
-Each watch entry is one unit of work, fetched whole and then kept.
+Each watch entry is one unit of work, fetched whole and then kept; the entries completed on an
+observation day are recorded in the source's dlt state (committed with the rows they loaded),
+so a same-day re-run, e.g. after a budget stop, buys only what is missing; a new day starts
+fresh. Child lists (`video_hashtags` per post, `follows` per creator and relation) replace the
+parent's earlier ones; a list that is now empty is sent as one tombstone row (`deleted`, dlt's
+`hard_delete` hint) that removes the old rows and is never stored itself.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
@@ -41,9 +52,9 @@ import dlt
 import pyarrow as pa
 from dlt.common.typing import TSecretStrValue
 from dlt.sources import DltResource
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import InvalidRequest, MalformedResponse, QuotaExhausted, VendorError
+from .errors import ConfigError, InvalidRequest, MalformedResponse, QuotaExhausted, VendorError
 from .http import ClientSettings, VendorClient, VendorProfile, VendorResponse
 from .report import RunReport
 
@@ -71,13 +82,43 @@ MAX_MULTI_IDS = 100  # the guide: "accepts a maximum of 100 post ids at once"
 MAX_FOLLOWERS = 5_000  # the guide: the most recent 5000 followers
 KEYWORD_PERIODS = (0, 1, 7, 30, 90, 180)  # days; 0 = any time
 KEYWORD_SORTING = {"relevance": 0, "likes": 1}
-# Expected units per request, used by the budget check before a path's first answer tells
-# the real price (afterwards the last `units_charged` seen for the path is used). User posts
-# cost per `depth`, multi-info per 10 ids, full searches per 20 posts (estimated up front).
-EXPECTED_UNITS: dict[str, int] = {USED_UNITS: 0}
-DEFAULT_EXPECTED_UNITS = 1
-POSTS_PER_UNIT = 20
-KEYWORD_FULL_SEARCH_UNITS = 10
+POSTS_PER_PAGE = 20  # the guide: a hashtag search page holds "about 20 posts"
+# The guide's largest full walk: "very popular hashtags tend to have a maximum of 4000-5000
+# posts". The keyword full search states no bound at all, so it is held to the same one.
+FULL_SEARCH_MAX_POSTS = 5_000
+TOMBSTONE = "deleted"  # dlt `hard_delete` column: a row that only removes its parent's rows
+
+
+@dataclass(frozen=True)
+class Price:
+    """What one request may cost: `units` for each of `steps(params)` steps.
+
+    The seed names no prices, so these are the vendor's per-request charges as its answers
+    show them: 1 unit a request, user posts 1 per `depth`, multi-info 1 per 10 ids, and a full
+    search 1 per page of ~20 posts it walks for you (the guide: it "uses the same Hashtag Search
+    endpoint ... but it handles the cursor for you"). `varies`: the charge follows what the
+    search finds, so `steps` is the worst case, not a guess.
+    """
+
+    units: float = 1.0
+    steps: Callable[[Mapping[str, Any]], int] = lambda params: 1
+    varies: bool = False
+
+
+PRICES: dict[str, Price] = {
+    USED_UNITS: Price(0),
+    USER_POSTS: Price(1, lambda p: int(p.get("depth", 1))),
+    USER_POSTS_FROM_SECUID: Price(1, lambda p: int(p.get("depth", 1))),
+    POST_MULTI_INFO: Price(1, lambda p: math.ceil(len(str(p["ids"]).split(";")) / 10)),
+    # at most `max_cursor` posts
+    HASHTAG_RECENT_POSTS: Price(
+        1, lambda p: math.ceil(int(p["max_cursor"]) / POSTS_PER_PAGE), varies=True
+    ),
+    KEYWORD_FULL_SEARCH: Price(
+        1, lambda p: math.ceil(FULL_SEARCH_MAX_POSTS / POSTS_PER_PAGE), varies=True
+    ),
+}
+DEFAULT_PRICE = Price(1)  # every other path: one unit a request
 
 
 def _detail(body: Any) -> str | None:
@@ -217,9 +258,18 @@ class EnsembleDataWatch(_Strict):
 
 
 def validate_watch(watch: EnsembleDataWatch | Mapping[str, Any] | None) -> EnsembleDataWatch:
+    """A watch from the watchlist or a plain dict; any problem is a ConfigError naming the
+    watchlist key (`ensembledata.users.0: ...`), raised before any request."""
     if isinstance(watch, EnsembleDataWatch):
         return watch
-    return EnsembleDataWatch.model_validate(dict(watch or {}))
+    try:
+        return EnsembleDataWatch.model_validate(dict(watch or {}))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in ('ensembledata', *err['loc']))}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"ensembledata watch is invalid: {problems}") from None
 
 
 # -- parsing one item (pure) ----------------------------------------------------------------
@@ -433,6 +483,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         pa.field("aweme_id", pa.int64(), nullable=False),
         pa.field("position", pa.int64(), nullable=False),
         ("hashtag", pa.string()),
+        (TOMBSTONE, pa.bool_()),
     ),
     "users": _schema(
         pa.field("uid", pa.int64(), nullable=False),
@@ -480,6 +531,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         pa.field("other_uid", pa.int64(), nullable=False),
         ("position", pa.int64()),
         ("observed_on", pa.date32()),
+        (TOMBSTONE, pa.bool_()),
     ),
     "search_hits": _schema(
         pa.field("watch_key", pa.string(), nullable=False),
@@ -510,6 +562,23 @@ def rows_to_table(table: str, rows: list[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=SCHEMAS[table])
 
 
+def tombstone(table: str, parent: tuple[Any, ...]) -> dict[str, Any]:
+    """The row that empties `parent`'s children in a merge-key table and is itself dropped.
+
+    dlt's delete-insert deletes every stored row under the staged row's merge key, then
+    inserts only rows whose `hard_delete` column is not set. Key columns outside the merge
+    key get 0: no real child has position 0 or uid 0.
+    """
+    primary_key, merge_key = KEYS[table]
+    if merge_key is None or TOMBSTONE not in SCHEMAS[table].names:
+        raise ValueError(f"{table} has no tombstones")
+    row: dict[str, Any] = dict(zip(merge_key, parent, strict=True))
+    for column in primary_key:
+        row.setdefault(column, 0)
+    row[TOMBSTONE] = True
+    return row
+
+
 # -- budget and pagination ------------------------------------------------------------------
 
 
@@ -522,11 +591,19 @@ class EnsembleDataReport(RunReport):
     units_by_endpoint: Counter[str] = field(default_factory=Counter)
     requests_by_endpoint: Counter[str] = field(default_factory=Counter)
     walk_ends: Counter[str] = field(default_factory=Counter)
+    entries_resumed: list[str] = field(default_factory=list)
     tables: tuple[str, ...] = TABLES
 
     @property
     def units_spent(self) -> float:
         return self.requests.credits
+
+    @property
+    def units_over_budget(self) -> float:
+        """Units used today beyond the budget: 0 unless the vendor charged more than priced."""
+        if self.units_budget is None:
+            return 0.0
+        return max(0.0, self.units_used_before + self.units_spent - self.units_budget)
 
     def as_metadata(self) -> dict[str, int | float | str]:
         meta = super().as_metadata()
@@ -535,6 +612,8 @@ class EnsembleDataReport(RunReport):
         if self.units_budget is not None:
             meta["units_budget"] = self.units_budget
             meta["units_left"] = self.units_budget - self.units_used_before - self.units_spent
+            if self.units_over_budget:
+                meta["units_over_budget"] = self.units_over_budget
         meta["units_by_endpoint"] = ", ".join(
             f"{k}: {v:g}" for k, v in sorted(self.units_by_endpoint.items())
         )
@@ -542,7 +621,16 @@ class EnsembleDataReport(RunReport):
             f"{k}: {v}" for k, v in sorted(self.requests_by_endpoint.items())
         )
         meta["walk_ends"] = ", ".join(f"{k}: {v}" for k, v in sorted(self.walk_ends.items()))
+        meta["entries_resumed"] = len(self.entries_resumed)
+        if self.entries_resumed:
+            meta["entries_resumed_examples"] = ", ".join(self.entries_resumed[:10])
         return meta
+
+
+_BUDGET_HINT = (
+    "what landed is kept and a re-run today skips it; raise ensembledata.daily_units_budget "
+    "in the watchlist or re-run tomorrow to continue"
+)
 
 
 class Fetcher:
@@ -551,43 +639,55 @@ class Fetcher:
     def __init__(self, client: VendorClient, report: EnsembleDataReport) -> None:
         self.client = client
         self.report = report
-        self._last_units: dict[str, float] = {}
+        self._highest: dict[str, float] = {}  # most units charged per step, per path
 
     def expected_units(self, path: str, params: Mapping[str, Any]) -> float:
-        if path in EXPECTED_UNITS:
-            return EXPECTED_UNITS[path]
-        if path in (USER_POSTS, USER_POSTS_FROM_SECUID):
-            return DEFAULT_EXPECTED_UNITS * int(params.get("depth", 1))
-        if path == POST_MULTI_INFO:
-            return math.ceil(len(str(params["ids"]).split(";")) / 10)
-        if path == HASHTAG_RECENT_POSTS:
-            return math.ceil(int(params["max_cursor"]) / POSTS_PER_UNIT)
-        if path == KEYWORD_FULL_SEARCH:
-            return self._last_units.get(path, KEYWORD_FULL_SEARCH_UNITS)
-        return self._last_units.get(path, DEFAULT_EXPECTED_UNITS)
+        """The most this request may cost: price or the highest charge seen, times steps."""
+        price = PRICES.get(path, DEFAULT_PRICE)
+        return max(price.units, self._highest.get(path, 0.0)) * price.steps(params)
 
     def get(self, path: str, params: Mapping[str, Any]) -> VendorResponse:
         report = self.report
+        budget = report.units_budget
         expected = self.expected_units(path, params)
-        if report.units_budget is not None:
+        if budget is not None:
             total = report.units_used_before + report.units_spent
-            if total + expected > report.units_budget:
+            if total + expected > budget:
+                cost = (
+                    f"may cost up to {expected:g} (its worst case: the charge follows what it "
+                    "finds)"
+                    if PRICES.get(path, DEFAULT_PRICE).varies
+                    else f"would cost about {expected:g}"
+                )
                 raise QuotaExhausted(
                     PROFILE.name,
-                    f"daily units budget of {report.units_budget} reached: "
+                    f"daily units budget of {budget} reached: "
                     f"{report.units_used_before:g} units were used earlier today and "
                     f"{report.units_spent:g} by this run ({report.requests.requests} requests); "
-                    f"the next request would cost about {expected:g}",
+                    f"the next request {cost}",
                     endpoint=f"GET {path}",
-                    hint="what landed is kept; raise ensembledata.daily_units_budget in the "
-                    "watchlist or re-run tomorrow to continue",
+                    hint=_BUDGET_HINT,
                 )
         before = report.units_spent
         response = self.client.get(path, params)
         spent = report.units_spent - before
-        self._last_units[path] = spent
+        steps = max(PRICES.get(path, DEFAULT_PRICE).steps(params), 1)
+        self._highest[path] = max(self._highest.get(path, 0.0), spent / steps)
         report.units_by_endpoint[path] += spent
         report.requests_by_endpoint[path] += 1
+        if budget is not None and report.units_over_budget > 0:
+            raise QuotaExhausted(
+                PROFILE.name,
+                f"daily units budget of {budget} exceeded by {report.units_over_budget:g} units: "
+                f"this request was charged {spent:g} units where at most {expected:g} were "
+                f"expected ({report.units_used_before:g} used earlier today, "
+                f"{report.units_spent:g} by this run); stopped at once",
+                endpoint=f"GET {path}",
+                status=response.status,
+                request_id=response.request_id,
+                hint="the vendor's price for this endpoint is higher than PRICES in "
+                "pipelines/ensembledata.py says; " + _BUDGET_HINT,
+            )
         return response
 
 
@@ -687,23 +787,55 @@ class _Unit:
     """The rows of one watch entry: committed to the harvest only once complete."""
 
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    children: dict[str, dict[Any, list[dict[str, Any]]]] = field(default_factory=dict)
+    # table -> parent (its merge key values) -> the parent's whole child list, maybe empty
+    children: dict[str, dict[tuple[Any, ...], list[dict[str, Any]]]] = field(default_factory=dict)
 
     def put(self, table: str, row: dict[str, Any]) -> None:
         self.tables.setdefault(table, []).append(row)
 
-    def replace(self, table: str, key: Any, rows: list[dict[str, Any]]) -> None:
-        self.children.setdefault(table, {})[key] = rows
+    def replace(self, table: str, parent: tuple[Any, ...], rows: list[dict[str, Any]]) -> None:
+        self.children.setdefault(table, {})[parent] = rows
 
     def post(self, parsed: ParsedPost) -> None:
         self.put("videos", parsed.video)
         if parsed.stats is not None:
             self.put("video_stats", parsed.stats)
-        self.replace("video_hashtags", parsed.video["aweme_id"], parsed.hashtags)
+        self.replace("video_hashtags", (parsed.video["aweme_id"],), parsed.hashtags)
         if parsed.author is not None:
             self.put("users", parsed.author)
         if parsed.music is not None:
             self.put("music", parsed.music)
+
+    def extend(self, other: _Unit) -> None:
+        for table, rows in other.tables.items():
+            self.tables.setdefault(table, []).extend(rows)
+        for table, by_parent in other.children.items():
+            self.children.setdefault(table, {}).update(by_parent)
+
+    @property
+    def empty(self) -> bool:
+        return not self.tables and not any(
+            rows for by_parent in self.children.values() for rows in by_parent.values()
+        )
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One watch entry: its label, a digest of what it asks for, and how to fetch it whole."""
+
+    label: str
+    digest: str
+    fetch: Callable[[], _Unit]
+
+
+def _digest(*spec: Any) -> str:
+    """Which request(s) an entry makes: a changed entry is not taken as done today."""
+    text = json.dumps(spec, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def _no_state() -> dict[str, Any]:
+    return {}
 
 
 @dataclass
@@ -711,36 +843,50 @@ class Harvest:
     """Everything one source run fetched, deduplicated per table; fetched once, lazily.
 
     Every resource reads from the same harvest, so the vendor is asked once whichever table
-    dlt extracts first. A watch entry lands whole or not at all.
+    dlt extracts first. A watch entry lands whole or not at all. `state` is where entries
+    completed today are recorded (the source passes dlt's source state; without it nothing
+    is remembered between runs).
     """
 
     watch: EnsembleDataWatch
     at: Observation
     make_client: Callable[[], VendorClient]
     report: EnsembleDataReport
+    state: Callable[[], MutableMapping[str, Any]] = _no_state
     tables: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = field(default_factory=dict)
+    # table -> parent -> its tombstone: the parent's child list is now empty
+    tombstones: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = field(default_factory=dict)
     _done: bool = False
 
     def rows(self, table: str) -> list[dict[str, Any]]:
+        """The table's real rows (tombstones apart: they are not data)."""
+        self._ensure_fetched()
+        return list(self.tables.get(table, {}).values())
+
+    def tombstone_rows(self, table: str) -> list[dict[str, Any]]:
+        self._ensure_fetched()
+        return list(self.tombstones.get(table, {}).values())
+
+    def _ensure_fetched(self) -> None:
         if not self._done:
             self._done = True
             self._fetch()
-        return list(self.tables.get(table, {}).values())
 
     def _commit(self, unit: _Unit) -> None:
         for table, rows in unit.tables.items():
             for row in rows:
                 self._put(table, row)
-        for table, by_key in unit.children.items():
+        for table, by_parent in unit.children.items():
             merge = KEYS[table][1] or ()
-            for rows in by_key.values():
-                if rows:  # children replace the parent's earlier ones, as the merge key does
-                    parent = tuple(rows[0][c] for c in merge)
-                    current = self.tables.setdefault(table, {})
-                    for key in [
-                        k for k, r in current.items() if tuple(r[c] for c in merge) == parent
-                    ]:
-                        del current[key]
+            current = self.tables.setdefault(table, {})
+            for parent, rows in by_parent.items():
+                # children replace the parent's earlier ones, as the merge key does
+                for key in [k for k, r in current.items() if tuple(r[c] for c in merge) == parent]:
+                    del current[key]
+                if rows:
+                    self.tombstones.get(table, {}).pop(parent, None)
+                else:
+                    self.tombstones.setdefault(table, {})[parent] = tombstone(table, parent)
                 for row in rows:
                     self._put(table, row)
 
@@ -818,6 +964,14 @@ class Harvest:
         self._posts(unit, items, path, 1, response, key)
         return unit
 
+    def _keyword(self, fetcher: Fetcher, entry: KeywordWatch) -> _Unit:
+        key = f"keyword:{entry.name}"
+        if entry.full:
+            return self._one_shot_posts(fetcher, KEYWORD_FULL_SEARCH, keyword_params(entry), key)
+        return self._walk_posts(
+            fetcher, KEYWORD_SEARCH, {**keyword_params(entry), "cursor": 0}, key
+        )
+
     def _user(self, fetcher: Fetcher, entry: UserWatch) -> _Unit:
         unit = _Unit()
         path, params = (
@@ -844,11 +998,9 @@ class Harvest:
             posts_params["depth"] = entry.depth
             if entry.oldest_createtime is not None:
                 posts_params["oldest_createtime"] = entry.oldest_createtime
-            posts = self._walk_posts(fetcher, posts_path, posts_params, entry.key, "start_cursor")
-            for table, rows in posts.tables.items():
-                unit.tables.setdefault(table, []).extend(rows)
-            for table, by_key in posts.children.items():
-                unit.children.setdefault(table, {}).update(by_key)
+            unit.extend(
+                self._walk_posts(fetcher, posts_path, posts_params, entry.key, "start_cursor")
+            )
         for relation, wanted in (("follower", entry.followers), ("following", entry.followings)):
             if wanted:
                 self._follows(fetcher, unit, user, relation)
@@ -933,20 +1085,23 @@ class Harvest:
         )
         return unit
 
-    def _units(self, fetcher: Fetcher) -> Iterator[tuple[str, Callable[[], _Unit]]]:
-        """Every watch entry as (label, fetch-it-whole), in watchlist order."""
+    def _entries(self, fetcher: Fetcher) -> Iterator[_Entry]:
+        """Every watch entry, in watchlist order, with a digest of what it asks for."""
         w = self.watch
+        depth = w.max_pages
         for tag in w.hashtags:
-            yield (
+            yield _Entry(
                 f"hashtag:{tag}",
+                _digest(tag, depth),
                 lambda tag=tag: self._walk_posts(
                     fetcher, HASHTAG_POSTS, {"name": tag, "cursor": 0}, f"hashtag:{tag}"
                 ),
             )
         for full in w.hashtag_full_searches:
             key = f"hashtag_full:{full.name}"
-            yield (
+            yield _Entry(
                 key,
+                _digest(full.model_dump()),
                 lambda full=full, key=key: self._one_shot_posts(
                     fetcher,
                     HASHTAG_RECENT_POSTS,
@@ -955,39 +1110,53 @@ class Harvest:
                 ),
             )
         for kw in w.keywords:
-            key = f"keyword:{kw.name}"
-            if kw.full:
-                yield (
-                    key,
-                    lambda kw=kw, key=key: self._one_shot_posts(
-                        fetcher, KEYWORD_FULL_SEARCH, keyword_params(kw), key
-                    ),
-                )
-            else:
-                yield (
-                    key,
-                    lambda kw=kw, key=key: self._walk_posts(
-                        fetcher, KEYWORD_SEARCH, {**keyword_params(kw), "cursor": 0}, key
-                    ),
-                )
+            yield _Entry(
+                f"keyword:{kw.name}",
+                _digest(kw.model_dump(), depth),
+                lambda kw=kw: self._keyword(fetcher, kw),
+            )
         for user in w.users:
-            yield user.key, lambda user=user: self._user(fetcher, user)
+            yield _Entry(
+                user.key,
+                _digest(user.model_dump(), depth),
+                lambda user=user: self._user(fetcher, user),
+            )
         for n, batch in enumerate(batches(w.post_ids), 1):
-            yield (
+            yield _Entry(
                 f"posts:batch{n}",
+                _digest(batch),
                 lambda batch=batch: self._one_shot_posts(
                     fetcher, POST_MULTI_INFO, {"ids": ";".join(batch)}, None
                 ),
             )
         for url in w.post_urls:
-            yield (
+            yield _Entry(
                 f"post:{url}",
+                _digest(url),
                 lambda url=url: self._one_shot_posts(fetcher, POST_INFO, {"url": url}, None),
             )
         for aweme_id in w.comments:
-            yield f"comments:{aweme_id}", lambda a=aweme_id: self._comments(fetcher, a)
+            yield _Entry(
+                f"comments:{aweme_id}",
+                _digest(aweme_id, depth),
+                lambda a=aweme_id: self._comments(fetcher, a),
+            )
         for music_id in w.music_ids:
-            yield f"music:{music_id}", lambda m=music_id: self._music(fetcher, m)
+            yield _Entry(
+                f"music:{music_id}",
+                _digest(music_id, depth),
+                lambda m=music_id: self._music(fetcher, m),
+            )
+
+    def _completed_today(self) -> MutableMapping[str, str]:
+        """label -> digest of the entries already loaded for this observation day."""
+        state = self.state()
+        day = self.at.observed_on.isoformat()
+        progress = state.get("completed")
+        if not isinstance(progress, dict) or progress.get("observed_on") != day:
+            progress = {"observed_on": day, "entries": {}}  # a new day starts fresh
+            state["completed"] = progress
+        return progress["entries"]
 
     def _fetch(self) -> None:
         try:
@@ -995,6 +1164,7 @@ class Harvest:
         except VendorError as exc:
             self.report.stopped_by = exc
             return
+        completed = self._completed_today()
         with client:
             fetcher = Fetcher(client, self.report)
             try:
@@ -1002,17 +1172,23 @@ class Harvest:
                     today = self.at.observed_at.date().isoformat()
                     used = data_of(fetcher.get(USED_UNITS, {"date": today}), USED_UNITS)
                     self.report.units_used_before = float(used or 0)
-                for label, fetch in self._units(fetcher):
+                for entry in self._entries(fetcher):
+                    if completed.get(entry.label) == entry.digest:
+                        self.report.entries_resumed.append(entry.label)
+                        continue
                     try:
-                        unit = fetch()
+                        unit = entry.fetch()
                     except InvalidRequest as exc:
                         if exc.status != 404:
                             raise
-                        self.report.empty_slices.append(f"{label} (not found)")
+                        self.report.empty_slices.append(f"{entry.label} (not found)")
+                        completed[entry.label] = entry.digest
                         continue
-                    if not unit.tables and not any(unit.children.values()):
-                        self.report.empty_slices.append(label)
+                    if unit.empty:
+                        self.report.empty_slices.append(entry.label)
                     self._commit(unit)
+                    # dlt saves its state in the load package of these rows: both land or neither
+                    completed[entry.label] = entry.digest
             except VendorError as exc:
                 logger.error("stopping ensembledata after complete watch entries: %s", exc)
                 self.report.stopped_by = exc
@@ -1054,6 +1230,7 @@ def ensembledata_source(
         Observation(day, observed_at),
         lambda: VendorClient(PROFILE, base_url, api_key, settings, stats=run_report.requests),
         run_report,
+        state=dlt.current.source_state,  # read while dlt extracts: saved with the rows
     )
     return [_resource(table, harvest, run_report) for table in TABLES]
 
@@ -1066,6 +1243,8 @@ def _resource(table: str, harvest: Harvest, report: RunReport) -> DltResource:
             columns[f.name] = {"data_type": "bigint", "nullable": f.nullable}
         elif pa.types.is_timestamp(f.type):
             columns[f.name] = {"data_type": "timestamp", "timezone": True}
+    if TOMBSTONE in SCHEMAS[table].names:
+        columns[TOMBSTONE] = {"data_type": "bool", "hard_delete": True}
     hints: dict[str, Any] = {"primary_key": list(primary_key)}
     if merge_key is not None:
         hints["merge_key"] = list(merge_key)
@@ -1074,7 +1253,8 @@ def _resource(table: str, harvest: Harvest, report: RunReport) -> DltResource:
         found = harvest.rows(table)
         if found:
             report.count_rows(table, len(found))
-            yield rows_to_table(table, found)
+        if found or harvest.tombstone_rows(table):
+            yield rows_to_table(table, found + harvest.tombstone_rows(table))
 
     return dlt.resource(
         rows,

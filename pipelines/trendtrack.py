@@ -20,6 +20,10 @@ Paging walks `page` up to `pagination.totalPages` with `limit` within the docume
 unique ids than `total` arrive) is walked again from page 1 and the walks are unioned, so an
 item is neither lost nor doubled. Each watch entry is one unit of work: fetched whole, then
 kept; the source stops at the first failure it cannot retry, keeping complete units.
+
+An item's hashtags and media replace its earlier ones (merge key `item_id`); an item that now
+has none is sent as one tombstone row (`deleted`, dlt's `hard_delete` hint) that removes the
+old rows and is never stored itself.
 """
 
 from __future__ import annotations
@@ -79,6 +83,7 @@ SORT_BY: tuple[str, ...] = get_args(SortBy)
 ORDERS: tuple[str, ...] = get_args(Order)
 MODES: tuple[str, ...] = get_args(Mode)
 DELTA_DAYS = (3, 7, 14, 30)
+TOMBSTONE = "deleted"  # dlt `hard_delete` column: a row that only removes its item's rows
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 _ITEM_ID = re.compile(r"(?:tiktok_)?(\d{1,19})")
 
@@ -651,6 +656,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         pa.field("position", pa.int64(), nullable=False),
         ("hashtag", pa.string()),
         *_SEEN,
+        (TOMBSTONE, pa.bool_()),
     ),
     "library_item_media": _schema(
         pa.field("item_id", pa.string(), nullable=False),
@@ -660,6 +666,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("url", pa.string()),
         ("media_order", pa.int64()),
         *_SEEN,
+        (TOMBSTONE, pa.bool_()),
     ),
     "profiles": _schema(
         pa.field("profile_id", pa.string(), nullable=False),
@@ -726,6 +733,22 @@ TABLES = tuple(SCHEMAS)
 
 def rows_to_table(table: str, rows: list[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=SCHEMAS[table])
+
+
+def tombstone(table: str, item_id: str, observed_on: date) -> dict[str, Any]:
+    """The row that empties an item's children and is itself dropped.
+
+    dlt's delete-insert deletes every stored row under the staged row's merge key (`item_id`),
+    then inserts only rows whose `hard_delete` column is not set. Other key columns get values
+    no real child has (position -1, source "").
+    """
+    primary_key, merge_key = KEYS[table]
+    if merge_key != ("item_id",) or TOMBSTONE not in SCHEMAS[table].names:
+        raise ValueError(f"{table} has no tombstones")
+    row: dict[str, Any] = {"item_id": item_id, "observed_on": observed_on, TOMBSTONE: True}
+    for column in primary_key[1:]:
+        row[column] = -1 if pa.types.is_int64(SCHEMAS[table].field(column).type) else ""
+    return row
 
 
 # -- fetching -----------------------------------------------------------------------------------
@@ -882,12 +905,26 @@ class Harvest:
     _done: bool = False
 
     def rows(self, table: str) -> list[dict[str, Any]]:
-        if not self._done:
-            self._done = True
-            self._fetch()
+        """The table's real rows (tombstones apart: they are not data)."""
+        self._ensure_fetched()
         if table in self.children:
             return [row for rows in self.children[table].values() for row in rows]
         return list(self.tables.get(table, {}).values())
+
+    def tombstone_rows(self, table: str) -> list[dict[str, Any]]:
+        """One per item whose list of `table` children is now empty."""
+        self._ensure_fetched()
+        by_item = self.children.get(table, {})
+        return [
+            tombstone(table, item_id, self.observed_on)
+            for item_id, rows in by_item.items()
+            if not rows
+        ]
+
+    def _ensure_fetched(self) -> None:
+        if not self._done:
+            self._done = True
+            self._fetch()
 
     def _put(self, table: str, row: dict[str, Any]) -> None:
         key = tuple(row[c] for c in KEYS[table][0])
@@ -1000,6 +1037,8 @@ def _resource(table: str, harvest: Harvest, report: RunReport) -> DltResource:
             columns[f.name] = {"data_type": "bigint", "nullable": f.nullable}
         elif pa.types.is_timestamp(f.type):
             columns[f.name] = {"data_type": "timestamp", "timezone": True}
+    if TOMBSTONE in SCHEMAS[table].names:
+        columns[TOMBSTONE] = {"data_type": "bool", "hard_delete": True}
     hints: dict[str, Any] = {"primary_key": list(primary_key)}
     if merge_key is not None:
         hints["merge_key"] = list(merge_key)
@@ -1008,7 +1047,8 @@ def _resource(table: str, harvest: Harvest, report: RunReport) -> DltResource:
         found = harvest.rows(table)
         if found:
             report.count_rows(table, len(found))
-            yield rows_to_table(table, found)
+        if found or harvest.tombstone_rows(table):
+            yield rows_to_table(table, found + harvest.tombstone_rows(table))
 
     return dlt.resource(
         rows,

@@ -13,7 +13,10 @@ Vendor options (FaultConfig.options):
 - `repeat_cursor: true` makes every list answer the same `nextCursor` again after its first
   page, as the real API sometimes does: a client must notice, not loop;
 - `partial_status: <4xx>` makes `/tt/post/multi-info` with unknown ids answer that status
-  with the found posts still in `data` (the vendor's own client treats it as data).
+  with the found posts still in `data` (the vendor's own client treats it as data);
+- `edited_captions: true` sends every post with an empty `text_extra` (its creator edited the
+  hashtags out): a client must drop the post's earlier hashtags;
+- `private_follows: true` answers every follower / following list empty (the creator hid it).
 """
 
 from __future__ import annotations
@@ -137,7 +140,11 @@ def aweme(video: Video, request: Request) -> dict[str, Any]:
             "share_count": m.shares,
             "collect_count": m.favorites,
         },
-        "text_extra": [{"type": 1, "hashtag_name": tag} for tag in video.hashtags],
+        "text_extra": (
+            []
+            if request.options.get("edited_captions")
+            else [{"type": 1, "hashtag_name": tag} for tag in video.hashtags]
+        ),
         "video": {"duration": video.duration * 1000},
     }
     if has_music(video):
@@ -361,6 +368,10 @@ def _followings(creator: Creator, world: World) -> list[Creator]:
     return _others(creator, world, "followings", rng.randint(30, 180))
 
 
+def _visible(request: Request, people: list[Creator]) -> list[Creator]:
+    return [] if request.options.get("private_follows") else people
+
+
 def page_token(creator: Creator, cursor: int) -> str:
     """The opaque token a followings page hands out for the next one."""
     return hashlib.sha1(f"{creator.sec_uid}:{cursor}".encode()).hexdigest()[:16]
@@ -379,12 +390,13 @@ def user_followers(request: Request):
     cursor = _int(request, "cursor", 0)
     if creator is None:
         return _not_found("User")
-    chunk, following = _page(request, _followers(creator, request.world), cursor, FOLLOW_PAGE)
+    everyone = _visible(request, _followers(creator, request.world))
+    chunk, following = _page(request, everyone, cursor, FOLLOW_PAGE)
     return _ok(
         request,
         {
             "followers": [_user(c) for c in chunk],
-            "total": creator.followers,
+            "total": creator.followers if everyone else 0,
             "nextCursor": following,
         },
     )
@@ -399,7 +411,7 @@ def user_followings(request: Request):
         return _not_found("User")
     if cursor and token != page_token(creator, cursor):
         raise _Invalid("page_token", "page_token does not belong to this cursor")
-    everyone = _followings(creator, request.world)
+    everyone = _visible(request, _followings(creator, request.world))
     chunk, following = _page(request, everyone, cursor, FOLLOW_PAGE)
     return _ok(
         request,

@@ -13,14 +13,19 @@ The library holds the world's videos of the last `LIBRARY_DAYS` UTC days (ads = 
 link products, organic = the rest), re-indexed every hour: all metrics, ranks and rank deltas
 are taken at the top of the hour, so a walk over pages within one hour sees one result set.
 Sub-objects are optional as in the vendor's data: no `shop` key on organic videos, `pin: null`
-on most, no `media` on some, no `pageSnapshot` for some profiles. The vendor keeps no history.
+on most, no `media` on some (`has_media`), no `content.music` on some (`has_music`: the sound
+was removed), no `pageSnapshot` for some profiles (`has_page_snapshot`). The vendor keeps no
+history.
 
 `limit` is 1..100 here although the document says 1..50 (the service is laxer than its doc).
 Errors are `{"error": {code, message, requestId, details: {validationErrors: [...]}}}`.
 
-Vendor option (FaultConfig.options): `shift_after_page: n` inserts `shift_items` (default 1)
-freshly indexed videos at the top of every result set as soon as a page after page `n` is
-requested: the result set changes under a client walking its pages.
+Vendor options (FaultConfig.options):
+- `shift_after_page: n` inserts `shift_items` (default 1) freshly indexed videos at the top of
+  every result set as soon as a page after page `n` is requested: the result set changes under
+  a client walking its pages;
+- `bare_items: true` serves every item without `media` and with no hashtags, as after its
+  creator edited the post: a client must drop the item's earlier media and hashtag rows.
 """
 
 from __future__ import annotations
@@ -256,6 +261,21 @@ def _maybe_shift(request: Request, page: int) -> None:
         request.state["inserted"] = _inserted(request.world, index_hour(request.now), count)
 
 
+def has_media(video: Video) -> bool:
+    """About one item in ten comes without a `media` object."""
+    return (video.video_id >> 7) % 10 != 0
+
+
+def has_music(video: Video) -> bool:
+    """About one item in nine has no `content.music` (its sound was removed)."""
+    return (video.video_id >> 11) % 9 != 0
+
+
+def has_page_snapshot(creator: Creator) -> bool:
+    """A quarter of the profiles have no `pageSnapshot` recorded."""
+    return creator.user_id % 4 != 0
+
+
 def shop_id(category_id: str, region: str) -> str:
     """The stable public id of the shop selling a category's products in a region."""
     return str(uuid.uuid5(_SHOP_NS, f"{category_id}:{region}"))
@@ -300,7 +320,8 @@ def _term_matches(term: str, entry: Entry, area: str) -> bool:
         ),
         "hashtag": lambda: needle.lstrip("#") in {h.casefold() for h in video.hashtags},
         "music": lambda: (
-            needle in video.music.title.casefold() or needle in video.music.author.casefold()
+            has_music(video)
+            and (needle in video.music.title.casefold() or needle in video.music.author.casefold())
         ),
     }
     if area == "all":
@@ -365,6 +386,8 @@ def _page(request: Request, flt: _Filter) -> tuple[int, dict[str, Any]]:
         "total": total,
         "totalPages": math.ceil(total / flt.limit),
     }
+    if request.options.get("bare_items"):
+        data = [_bare(item) for item in data]
     return 200, {"requestId": request.request_id, "data": data, "pagination": pagination}
 
 
@@ -528,6 +551,8 @@ def detail(request: Request) -> tuple[int, dict[str, Any]]:
                 "websiteId": shop,
                 "domain": None if shop is None else f"{shop[:8]}.shop.sim.invalid",
             }
+            if request.options.get("bare_items"):
+                item = _bare(item)
             return 200, {"requestId": request.request_id, "data": item}
     body = _error_body("not_found", f"No TikTok library item {raw}.", request.request_id)
     return 404, body
@@ -617,19 +642,20 @@ def item_json(entry: Entry, relevance: float) -> dict[str, Any]:
         "updatedAt": _iso(entry.indexed_at.timestamp()),
         "daysRunning": entry.days_running,
     }
-    if (vid >> 7) % 10:
+    if has_media(video):
         item["media"] = _media(video)
     item["content"] = {
         "description": video.description,
         "language": _LANGUAGE[video.region],
         "category": creator.category,
         "hashtags": list(video.hashtags),
-        "music": {
+    }
+    if has_music(video):
+        item["content"]["music"] = {
             "id": str(video.music.music_id),
             "title": video.music.title,
             "author": video.music.author,
-        },
-    }
+        }
     item["metrics"] = {
         "views": entry.views,
         "likes": entry.likes,
@@ -656,7 +682,7 @@ def item_json(entry: Entry, relevance: float) -> dict[str, Any]:
             "lastUnpinnedAt": None if pinned else _iso(video.create_time + 86_400),
         }
     )
-    if creator.user_id % 4:
+    if has_page_snapshot(creator):
         day = entry.indexed_at.replace(hour=0)
         item["pageSnapshot"] = {
             "recordedAt": _iso(day.timestamp()),
@@ -669,6 +695,13 @@ def item_json(entry: Entry, relevance: float) -> dict[str, Any]:
         }
     item["indexedAt"] = _iso(entry.indexed_at.timestamp())
     return item
+
+
+def _bare(item: dict[str, Any]) -> dict[str, Any]:
+    """The item after an edit removed its media and hashtags (`bare_items`)."""
+    bare = {k: v for k, v in item.items() if k != "media"}
+    bare["content"] = {**item["content"], "hashtags": []}
+    return bare
 
 
 def _list_items(body: Any) -> list[dict[str, Any]]:

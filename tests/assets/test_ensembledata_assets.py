@@ -100,8 +100,20 @@ def test_budget_reached_fails_with_units_used_and_keeps_whole_entries(sim, wareh
     assert "daily units budget of 3 reached" in text and "3 by this run" in text
     hits = count(warehouse, f"select count(distinct watch_key) from {DATASET}.search_hits")
     assert hits == 1
-    # a later run with budget left continues and nothing duplicates
-    assert materialize(warehouse, watchlist(tmp_path, budget=50)).success
+    # the budget check ran on the failed run, before the failure, and it held
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    budget = evaluations["budget_respected"]
+    assert budget.passed and budget.asset_key.path[-1] == "video_stats"
+    assert budget.metadata["units_used_today"].value == 3
+    assert budget.metadata["units_spent_by_run"].value == 3
+    assert budget.metadata["units_budget"].value == 3
+    assert evaluations["unique_key"].passed
+    # a later run with budget left buys only the two entries missing, nothing duplicates
+    rerun = materialize(warehouse, watchlist(tmp_path, budget=50))
+    assert rerun.success
+    meta = rerun.get_asset_materialization_events()[0].materialization.metadata
+    assert meta["entries_resumed"].value == 1 and meta["units_used_before_run"].value == 3
+    assert meta["units_spent"].value == 4  # makeup and the keyword, two pages each
     assert count(warehouse, f"select count(distinct watch_key) from {DATASET}.search_hits") == 3
     dupes = count(
         warehouse,
@@ -109,6 +121,24 @@ def test_budget_reached_fails_with_units_used_and_keeps_whole_entries(sim, wareh
         "group by aweme_id, observed_on having count(*) > 1)",
     )
     assert dupes == 0
+
+
+def test_a_rerun_of_a_complete_day_buys_nothing_and_still_succeeds(sim, warehouse, tmp_path):
+    assert materialize(warehouse, watchlist(tmp_path)).success
+    videos = count(warehouse, f"select count(*) from {DATASET}.videos")
+    before = sim.stats("ensembledata")["credits"]
+    again = materialize(warehouse, watchlist(tmp_path))
+    assert again.success and sim.stats("ensembledata")["credits"] == before
+    mats = {
+        m.materialization.asset_key.path[-1]: m.materialization.metadata
+        for m in again.get_asset_materialization_events()
+    }
+    meta = mats["videos"]
+    assert meta["entries_resumed"].value == 3 and meta["units_spent"].value == 0
+    assert meta["requests"].value == 1  # only the free units-used lookup
+    assert meta["rows_fetched"].value == 0 and meta["dagster/row_count"].value == videos
+    assert count(warehouse, f"select count(*) from {DATASET}.videos") == videos
+    assert all(e.passed for e in again.get_asset_check_evaluations())
 
 
 def test_bad_token_fails_clearly_and_leaves_no_trace(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import duckdb
 import pytest
@@ -11,6 +12,7 @@ from pipelines.errors import AuthError, InvalidRequest, QuotaExhausted
 from pipelines.http import ClientSettings, VendorClient
 from pipelines.report import RunReport
 from pipelines.trendtrack import LIBRARY_PATH, PROFILE, TABLES, trendtrack_source
+from simulator import trendtrack as sim_tt
 from simulator.trendtrack import shop_id
 from tests.conftest import count
 
@@ -27,6 +29,43 @@ WATCH = {
 }
 
 
+UNKNOWN = "tiktok_7000000000000000001"
+
+
+@pytest.fixture
+def frozen(sim, monkeypatch):
+    """The simulator with its clock stopped: one library index hour for the whole test."""
+    monkeypatch.setattr(sim, "now", datetime.now(UTC))
+    return sim
+
+
+def library(sim) -> tuple[sim_tt.Entry, ...]:
+    return sim_tt.library(sim.world, sim_tt.index_hour(sim.clock()))
+
+
+def listed(entry: sim_tt.Entry) -> bool:
+    """Whether one of WATCH's listings finds the entry (query, browse, shop)."""
+    video = entry.video
+    return (
+        bool({"skincare", "grwm"} & {h.casefold() for h in video.hashtags})
+        or "recipe" in video.description.casefold()
+        or sim_tt._shop_of(video) == SHOP
+    )
+
+
+def watch_with_items(sim) -> dict[str, Any]:
+    """WATCH plus `items`: one only the detail finds (no media, no music) by composite id,
+    one a listing also finds, given by its bare TikTok id, and one the vendor does not have."""
+    entries = library(sim)
+    alone = next(
+        e
+        for e in entries
+        if not listed(e) and not sim_tt.has_media(e.video) and not sim_tt.has_music(e.video)
+    )
+    both = next(e for e in entries if "skincare" in e.video.hashtags)
+    return {**WATCH, "items": [alone.item_id, str(both.video.video_id), UNKNOWN]}
+
+
 def load(warehouse, watch=WATCH, observed_on=DAY1) -> RunReport:
     report = RunReport()
     pipeline = warehouse.dlt_pipeline("trendtrack_library", "raw_trendtrack")
@@ -40,8 +79,9 @@ def rows(warehouse, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
-def test_nested_items_land_flat_with_children_and_dimensions(sim, warehouse):
-    report = load(warehouse)
+def test_nested_items_land_flat_with_children_and_dimensions(frozen, warehouse):
+    sim = frozen
+    report = load(warehouse, watch_with_items(sim))
     assert report.stopped_by is None
     items = count(warehouse, "select count(*) from raw_trendtrack.library_items")
     assert items == report.rows["library_items"] > 100
@@ -78,7 +118,15 @@ def test_nested_items_land_flat_with_children_and_dimensions(sim, warehouse):
         "select bool_and(id = 'tiktok_' || tiktok_id::varchar), min(tiktok_id) > 9007199254740992 "
         "from raw_trendtrack.library_items",
     ) == [(True, True)]
-    # organic items have no shop, unpinned items no pin, and the dimension tables stay whole
+    # organic items have no shop, ads have theirs, unpinned items no pin
+    by_type = dict(
+        rows(
+            warehouse,
+            "select type, count(*) filter (where shop_id is null) = 0 "
+            "from raw_trendtrack.library_items group by 1",
+        )
+    )
+    assert by_type == {"ad": True, "organic": False}
     assert (
         count(
             warehouse,
@@ -86,6 +134,9 @@ def test_nested_items_land_flat_with_children_and_dimensions(sim, warehouse):
             "and shop_id is not null",
         )
         == 0
+        < count(
+            warehouse, "select count(*) from raw_trendtrack.library_items where type = 'organic'"
+        )
     )
     assert (
         count(
@@ -94,6 +145,34 @@ def test_nested_items_land_flat_with_children_and_dimensions(sim, warehouse):
         )
         > 0
     )
+    # every optional sub-object is absent exactly where the vendor left it out
+    loaded = rows(
+        warehouse,
+        "select i.tiktok_id, i.media_type is not null, count(m.item_id), i.music_id, "
+        "i.music_title, i.profile_id from raw_trendtrack.library_items i "
+        "left join raw_trendtrack.library_item_media m on m.item_id = i.id group by all",
+    )
+    missing = {"media": 0, "music": 0, "page_snapshot": 0}
+    for tiktok_id, has_media, media_rows, music_id, music_title, profile_id in loaded:
+        video = sim.world.video(tiktok_id)
+        assert has_media == sim_tt.has_media(video) and media_rows == (3 if has_media else 0)
+        if sim_tt.has_music(video):
+            assert (music_id, music_title) == (str(video.music.music_id), video.music.title)
+        else:
+            assert music_id is None and music_title is None
+        assert profile_id == str(video.creator.user_id)
+        missing["media"] += not has_media
+        missing["music"] += not sim_tt.has_music(video)
+        missing["page_snapshot"] += not sim_tt.has_page_snapshot(video.creator)
+    assert all(n > 0 for n in missing.values()), missing
+    snapshots = {
+        p for (p,) in rows(warehouse, "select profile_id from raw_trendtrack.page_snapshots")
+    }
+    assert snapshots == {
+        str(sim.world.video(t).creator.user_id)
+        for t, *_ in loaded
+        if sim_tt.has_page_snapshot(sim.world.video(t).creator)
+    }
     assert count(
         warehouse,
         f"select count(*) from raw_trendtrack.library_items where shop_id = '{SHOP}'",
@@ -115,7 +194,89 @@ def test_nested_items_land_flat_with_children_and_dimensions(sim, warehouse):
         "library_search_hits where watch_key = 'query:skincare')",
     )
     assert hashtags >= hits[1][1], "every query hit carries one of its hashtags"
-    assert report.requests.credits == report.requests.requests
+    # the unknown item's two 404s (composite id, then TikTok id) are not billed
+    assert report.requests.statuses["404"] == 2
+    assert report.requests.credits == report.requests.requests - 2
+
+
+def test_item_details_land_merge_into_listed_items_and_fall_back_to_the_tiktok_id(
+    frozen, warehouse
+):
+    sim = frozen
+    watch = watch_with_items(sim)
+    alone_id, both_bare, unknown = watch["items"]
+    entries = {e.item_id: e for e in library(sim)}
+    alone, both = entries[alone_id], entries[f"tiktok_{both_bare}"]
+    before = sim.stats("trendtrack")["by_status"]
+    report = load(warehouse, watch)
+    assert report.stopped_by is None
+    assert report.empty_slices == [f"item:{unknown} (not found)"]
+    after = sim.stats("trendtrack")["by_status"]
+    statuses = {k: after[k] - before.get(k, 0) for k in after}
+    assert statuses[404] == 2, "the unknown composite id was retried as a bare TikTok id"
+    # the detail-only item (asked by composite id): every detail field, no search hit
+    columns = (
+        "id, tiktok_id, type, status, views, rank, media_type, music_id, tiktok_url, "
+        "profile_url, source_network, source_type, source_tiktok_page_id, source_website_id"
+    )
+    handle = alone.video.creator.unique_id
+    assert rows(
+        warehouse, f"select {columns} from raw_trendtrack.library_items where id = '{alone_id}'"
+    ) == [
+        (
+            alone_id,
+            alone.video.video_id,
+            "ad" if alone.is_ad else "organic",
+            "active" if alone.active else "inactive",
+            alone.views,
+            alone.rank,
+            None,  # no media object
+            None,  # no content.music
+            f"https://www.tiktok.com/@{handle}/video/{alone.video.video_id}",
+            f"https://www.tiktok.com/@{handle}",
+            "tiktok",
+            "ad" if alone.is_ad else "organic",
+            str(alone.video.creator.user_id),
+            sim_tt._shop_of(alone.video),
+        )
+    ]
+    assert rows(
+        warehouse,
+        "select views, observed_on from raw_trendtrack.library_item_metrics "
+        f"where item_id = '{alone_id}'",
+    ) == [(alone.views, DAY1)]
+    for table in ("library_search_hits", "library_item_media"):
+        where = f"item_id = '{alone_id}'"
+        assert count(warehouse, f"select count(*) from raw_trendtrack.{table} where {where}") == 0
+    # the listed item asked by bare TikTok id: the vendor's fallback finds it, and the
+    # detail's fields merge into the one row its listing gave (keyed by composite id)
+    merged = rows(
+        warehouse,
+        "select id, views, tiktok_url, source_type, request_id is not null "
+        f"from raw_trendtrack.library_items where tiktok_id = {both_bare}",
+    )
+    assert merged == [
+        (
+            both.item_id,
+            both.views,
+            f"https://www.tiktok.com/@{both.video.creator.unique_id}/video/{both_bare}",
+            "ad" if both.is_ad else "organic",
+            True,
+        )
+    ]
+    hit = rows(
+        warehouse,
+        "select watch_key from raw_trendtrack.library_search_hits "
+        f"where item_id = '{both.item_id}'",
+    )
+    assert ("query:skincare",) in hit
+    assert (
+        count(
+            warehouse,
+            "select count(*) from raw_trendtrack.library_items where tiktok_url is not null",
+        )
+        == 2
+    ), "only the two details carry links"
 
 
 def test_second_day_adds_exactly_one_snapshot_per_item_and_same_day_replaces(sim, warehouse):
@@ -151,6 +312,28 @@ def test_second_day_adds_exactly_one_snapshot_per_item_and_same_day_replaces(sim
             "group by all having count(*) > 1)",
         )
         assert dupes == 0, table
+
+
+def test_items_that_lost_their_media_and_hashtags_lose_those_rows(frozen, warehouse):
+    sim = frozen
+    watch = {"queries": WATCH["queries"], "limit": 50}
+    load(warehouse, watch, observed_on=DAY1)
+    items = count(warehouse, "select count(*) from raw_trendtrack.library_items")
+    for table in ("library_item_hashtags", "library_item_media"):
+        assert count(warehouse, f"select count(distinct item_id) from raw_trendtrack.{table}") > 0
+    sim.set_faults("trendtrack", options={"bare_items": True})
+    report = load(warehouse, watch, observed_on=DAY2)
+    assert report.stopped_by is None and report.rows["library_items"] == items
+    assert "library_item_hashtags" not in report.rows and "library_item_media" not in report.rows
+    for table in ("library_item_hashtags", "library_item_media"):
+        assert count(warehouse, f"select count(*) from raw_trendtrack.{table}") == 0, table
+    assert count(warehouse, "select count(*) from raw_trendtrack.library_items") == items
+    assert (
+        count(
+            warehouse, "select count(*) from raw_trendtrack.library_items where media_type is null"
+        )
+        == items
+    )
 
 
 def test_result_set_shifting_between_pages_neither_loses_nor_doubles(sim, warehouse, tmp_path):

@@ -12,11 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import ValidationError
 
 from pipelines import ensembledata as ed
 from pipelines.errors import (
     AuthError,
+    ConfigError,
     InvalidRequest,
     MalformedResponse,
     QuotaExhausted,
@@ -156,28 +156,38 @@ def test_comment_parses_with_its_author():
 
 
 @pytest.mark.parametrize(
-    ("watch", "message"),
+    ("watch", "key", "message"),
     [
-        ({"users": [{"username": "a", "sec_uid": "b"}]}, "exactly one of username or sec_uid"),
-        ({"users": [{"posts": True}]}, "exactly one of username or sec_uid"),
-        ({"users": [{"username": "a", "depth": 0}]}, "greater than or equal to 1"),
-        ({"keywords": [{"name": "x", "period": 3}]}, "period"),
-        ({"keywords": [{"name": "x", "sorting": "views"}]}, "sorting"),
-        ({"keywords": [{"name": "x", "country": "usa"}]}, "two-letter"),
-        ({"keywords": [{"name": "  "}]}, "must not be empty"),
-        ({"hashtag_full_searches": [{"name": "x", "days": 0}]}, "days"),
-        ({"hashtag_full_searches": [{"name": "x", "max_cursor": 0}]}, "max_cursor"),
-        ({"post_ids": ["71x"]}, "ids are numeric"),
-        ({"post_ids": [True]}, "ids are numeric"),
-        ({"post_urls": ["https://example.com/a"]}, "tiktok.com"),
-        ({"daily_units_budget": 0}, "daily_units_budget"),
-        ({"max_pages": 0}, "max_pages"),
-        ({"hashtag": ["x"]}, "Extra inputs are not permitted"),
+        ({"users": [{"username": "a", "sec_uid": "b"}]}, "users.0", "exactly one of username"),
+        ({"users": [{"posts": True}]}, "users.0", "exactly one of username or sec_uid"),
+        ({"users": [{"username": "a", "depth": 0}]}, "users.0.depth", "greater than or equal"),
+        ({"keywords": [{"name": "x", "period": 3}]}, "keywords.0.period", "Input should be"),
+        ({"keywords": [{"name": "x", "sorting": "views"}]}, "keywords.0.sorting", "relevance"),
+        ({"keywords": [{"name": "x", "country": "usa"}]}, "keywords.0.country", "two-letter"),
+        ({"keywords": [{"name": "  "}]}, "keywords.0.name", "must not be empty"),
+        ({"hashtag_full_searches": [{"name": "x", "days": 0}]}, "hashtag_full_searches.0.days",
+         "greater than or equal to 1"),
+        ({"hashtag_full_searches": [{"name": "x", "max_cursor": 0}]},
+         "hashtag_full_searches.0.max_cursor", "greater than or equal to 1"),
+        ({"post_ids": ["71x"]}, "post_ids", "ids are numeric"),
+        ({"post_ids": [True]}, "post_ids", "ids are numeric"),
+        ({"post_urls": ["https://example.com/a"]}, "post_urls", "tiktok.com"),
+        ({"daily_units_budget": 0}, "daily_units_budget", "greater than or equal to 1"),
+        ({"max_pages": 0}, "max_pages", "greater than or equal to 1"),
+        ({"hashtag": ["x"]}, "hashtag", "Extra inputs are not permitted"),
     ],
-)
-def test_watch_validation_names_the_problem(watch, message):
-    with pytest.raises(ValidationError, match=message):
+)  # fmt: skip
+def test_watch_validation_is_a_config_error_naming_the_watchlist_key(watch, key, message):
+    with pytest.raises(ConfigError) as caught:
         ed.validate_watch(watch)
+    text = str(caught.value)
+    assert text.startswith("ensembledata watch is invalid: ")
+    assert f"ensembledata.{key}: " in text and message in text
+
+
+def test_an_invalid_watch_fails_the_source_before_any_request():
+    with pytest.raises(ConfigError, match=r"ensembledata\.max_pages"):
+        ed.ensembledata_source(watch={"max_pages": 0}, api_key="x")
 
 
 def test_watch_accepts_yaml_ints_as_ids_and_strips_hashes():
@@ -241,18 +251,25 @@ def test_error_statuses_map_onto_the_taxonomy_without_retry(status, detail, erro
 
 
 @pytest.mark.parametrize(
-    ("status", "error"), [(429, RateLimited), (500, ServerError), (520, ServerError)]
+    ("status", "detail", "error"),
+    [
+        (429, "Too many requests", RateLimited),
+        (500, "Internal server error", ServerError),
+        (520, "Unknown error, please retry", ServerError),
+    ],
 )
-def test_transient_statuses_are_retried_then_raised(status, error):
+def test_transient_statuses_are_retried_then_raised_with_the_vendors_detail(status, detail, error):
     calls = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         calls.append(request)
-        return fail(status, "busy")
+        return fail(status, detail)
 
-    with pytest.raises(error), client(handler, attempts=3) as c:
+    with pytest.raises(error) as caught, client(handler, attempts=3) as c:
         c.get(ed.HASHTAG_POSTS, {"name": "magic"})
     assert len(calls) == 3
+    text = str(caught.value)
+    assert detail in text and f"HTTP {status}" in text and TOKEN not in text
 
 
 def test_a_4xx_carrying_data_is_data_and_its_units_count():
@@ -398,13 +415,76 @@ def test_budget_stops_before_the_request_that_would_exceed_it():
     assert f.report.units_spent == 4 and f.report.units_by_endpoint[ed.HASHTAG_POSTS] == 4
 
 
-def test_expected_units_scale_with_depth_ids_and_full_search_size():
+def test_expected_units_scale_with_depth_ids_and_full_search_worst_case():
     f = fetcher(lambda r: ok({}))
     assert f.expected_units(ed.USER_POSTS, {"depth": 4}) == 4
     assert f.expected_units(ed.POST_MULTI_INFO, {"ids": ";".join(["1"] * 25)}) == 3
+    # full searches: one unit per page of 20 posts they may walk
     assert f.expected_units(ed.HASHTAG_RECENT_POSTS, {"max_cursor": 100}) == 5
+    assert f.expected_units(ed.HASHTAG_RECENT_POSTS, {"max_cursor": 2001}) == 101
+    assert f.expected_units(ed.KEYWORD_FULL_SEARCH, {"name": "x"}) == 5_000 / 20 == 250
     assert f.expected_units(ed.USED_UNITS, {}) == 0
     assert f.expected_units(ed.HASHTAG_POSTS, {}) == 1
+    assert f.expected_units("/tt/some/new-path", {}) == 1
+
+
+def test_the_highest_charge_seen_for_a_path_raises_its_estimate_per_step():
+    charges = {ed.HASHTAG_POSTS: [3, 1], ed.USER_POSTS: [6]}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return ok({"data": []}, units=charges[request.url.path.removeprefix("/apis")].pop(0))
+
+    f = fetcher(handler, budget=1000)
+    f.get(ed.HASHTAG_POSTS, {"name": "a"})
+    f.get(ed.HASHTAG_POSTS, {"name": "b"})  # cheaper this time: the highest charge stays
+    assert f.expected_units(ed.HASHTAG_POSTS, {}) == 3
+    f.get(ed.USER_POSTS, {"username": "u", "depth": 2})  # 6 units for 2 steps
+    assert f.expected_units(ed.USER_POSTS, {"depth": 1}) == 3
+    assert f.expected_units(ed.USER_POSTS, {"depth": 5}) == 15
+    assert f.expected_units(ed.KEYWORD_SEARCH, {}) == 1  # other paths keep their price
+
+
+def test_a_full_search_is_only_sent_with_headroom_for_its_worst_case():
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return ok({"data": []}, units=3)
+
+    f = fetcher(handler, budget=260)
+    f.report.units_used_before = 11
+    with pytest.raises(QuotaExhausted) as caught:
+        f.get(ed.KEYWORD_FULL_SEARCH, {"name": "magic"})  # 11 + 250 > 260
+    assert calls == [] and f.report.units_spent == 0
+    assert "may cost up to 250 (its worst case" in str(caught.value)
+    f.report.units_used_before = 10
+    f.get(ed.KEYWORD_FULL_SEARCH, {"name": "magic"})  # 10 + 250 <= 260: sent, charged 3
+    assert len(calls) == 1 and f.report.units_spent == 3
+
+
+def test_a_charge_past_the_budget_stops_at_once_and_says_by_how_much():
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path.removeprefix("/apis"))
+        if request.url.path.endswith(ed.USED_UNITS):
+            return ok(0, units=0)
+        return ok({"data": [SEED_POST]}, units=7)  # priced 1, charged 7
+
+    report = ed.EnsembleDataReport(units_budget=5)
+    watch = ed.validate_watch({"hashtags": ["magic", "later"]})
+    harvest = ed.Harvest(watch, AT, lambda: client(handler, report), report)
+    assert harvest.rows("videos") == [], "the entry that overspent is not kept"
+    assert calls == [ed.USED_UNITS, ed.HASHTAG_POSTS]  # `later` was never asked
+    error = report.stopped_by
+    assert isinstance(error, QuotaExhausted)
+    text = str(error)
+    assert "daily units budget of 5 exceeded by 2 units" in text
+    assert "charged 7 units where at most 1 were expected" in text and "stopped at once" in text
+    assert report.units_used_before == 0 and report.units_spent == 7
+    meta = report.as_metadata()
+    assert meta["units_over_budget"] == 2 and meta["units_left"] == -2
+    assert "exceeded by 2 units" in meta["stopped_by"]
 
 
 def test_no_budget_means_no_check():
@@ -547,3 +627,95 @@ def test_a_missing_user_is_an_empty_slice_not_a_stop():
     harvest = ed.Harvest(watch, AT, lambda: client(handler, report), report)
     assert len(harvest.rows("videos")) == 1 and report.stopped_by is None
     assert report.empty_slices == ["user:gone (not found)"]
+
+
+# -- resume and emptied child lists ---------------------------------------------------------
+
+
+def hashtag_vendor(calls: list[str], units: int = 1) -> Route:
+    """One post per hashtag page, its aweme id derived from the tag; records the tags asked."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith(ed.USED_UNITS):
+            return ok(0, units=0)
+        tag = request.url.params["name"]
+        calls.append(tag)
+        return ok({"data": [{**SEED_POST, "aweme_id": str(BIG + len(tag))}]}, units=units)
+
+    return handler
+
+
+def harvest(watch: dict[str, Any], state: dict[str, Any], calls: list[str], at=AT, **kw):
+    report = ed.EnsembleDataReport(units_budget=kw.pop("budget", None))
+    h = ed.Harvest(
+        ed.validate_watch(watch),
+        at,
+        lambda: client(hashtag_vendor(calls), report),
+        report,
+        state=lambda: state,
+    )
+    h.rows("videos")
+    return h, report
+
+
+def test_a_same_day_rerun_skips_entries_completed_today_and_a_new_day_starts_fresh():
+    state: dict[str, Any] = {}
+    calls: list[str] = []
+    watch = {"hashtags": ["a", "bb"]}
+    first, _ = harvest(watch, state, calls)
+    assert calls == ["a", "bb"] and len(first.rows("search_hits")) == 2
+    assert state["completed"]["observed_on"] == "2026-11-20"
+    assert set(state["completed"]["entries"]) == {"hashtag:a", "hashtag:bb"}
+    again, report = harvest({"hashtags": ["a", "bb", "ccc"]}, state, calls)
+    assert calls == ["a", "bb", "ccc"], "only the new entry was bought"
+    assert report.entries_resumed == ["hashtag:a", "hashtag:bb"]
+    assert [r["watch_key"] for r in again.rows("search_hits")] == ["hashtag:ccc"]
+    assert report.as_metadata()["entries_resumed"] == 2
+    # a changed entry (deeper walk) is not taken as done
+    harvest({"hashtags": ["a"], "max_pages": 5}, state, calls)
+    assert calls[-1] == "a" and len(calls) == 4
+    # the next day buys everything again, and forgets the day before
+    next_day = ed.Observation(date(2026, 11, 21), datetime(2026, 11, 21, 9, 30, tzinfo=UTC))
+    harvest(watch, state, calls, at=next_day)
+    assert calls[4:] == ["a", "bb"]
+    assert state["completed"]["observed_on"] == "2026-11-21"
+    assert set(state["completed"]["entries"]) == {"hashtag:a", "hashtag:bb"}
+
+
+def test_a_stopped_run_records_only_the_entries_whose_rows_it_keeps():
+    state: dict[str, Any] = {}
+    calls: list[str] = []
+    first, report = harvest({"hashtags": ["a", "bb", "ccc"]}, state, calls, budget=2)
+    assert isinstance(report.stopped_by, QuotaExhausted) and calls == ["a", "bb"]
+    assert set(state["completed"]["entries"]) == {"hashtag:a", "hashtag:bb"}
+    assert {r["watch_key"] for r in first.rows("search_hits")} == {"hashtag:a", "hashtag:bb"}
+
+
+def test_an_emptied_child_list_becomes_one_tombstone_never_a_row():
+    bare = {k: v for k, v in SEED_POST.items() if k != "text_extra"}
+    user = {**SEED_POST["author"], "follower_count": 10}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path.removeprefix("/apis")
+        if path == ed.HASHTAG_POSTS:
+            return ok({"data": [bare]})
+        if path == ed.USER_INFO:
+            return ok({"user": user})
+        return ok({"followers": [], "total": 0, "nextCursor": None})
+
+    report = ed.EnsembleDataReport(units_budget=None)
+    watch = {"hashtags": ["magic"], "users": [{"username": "u", "posts": False, "followers": True}]}
+    h = ed.Harvest(ed.validate_watch(watch), AT, lambda: client(handler, report), report)
+    assert h.rows("video_hashtags") == [] and h.rows("follows") == []
+    assert h.tombstone_rows("video_hashtags") == [{"aweme_id": BIG, "position": 0, "deleted": True}]
+    uid = 6784819479778378757
+    assert h.tombstone_rows("follows") == [
+        {"uid": uid, "relation": "follower", "other_uid": 0, "deleted": True}
+    ]
+    assert "video_hashtags" not in report.rows  # a tombstone is not a row fetched
+    # the same post seen again with hashtags replaces the tombstone
+    unit = ed._Unit()
+    unit.post(ed.parse_post(SEED_POST, AT))
+    h._commit(unit)
+    assert h.tombstone_rows("video_hashtags") == []
+    assert [r["hashtag"] for r in h.rows("video_hashtags")] == ["magic"]

@@ -417,3 +417,25 @@ def test_detail_falls_back_from_composite_id_to_tiktok_id():
         "/v1/tiktok/library/tiktok_7000000000000000001",
         "/v1/tiktok/library/7000000000000000001",
     ]
+
+
+def test_an_item_without_media_or_hashtags_gives_tombstones_not_rows():
+    from pipelines.trendtrack import tombstone
+
+    raw = copy.deepcopy(SEED_ITEM)
+    del raw["media"]
+    raw["content"]["hashtags"] = []
+    parsed = parse_item(raw, observed_on=OBSERVED[0], observed_at=OBSERVED[1], request_id="r")
+    assert parsed.media == [] and parsed.hashtags == []
+    media = tombstone("library_item_media", parsed.item["id"], OBSERVED[0])
+    assert media == {
+        "item_id": "tiktok_7078586231734521093",
+        "observed_on": OBSERVED[0],
+        "deleted": True,
+        "source": "",
+        "position": -1,
+    }
+    assert rows_to_table("library_item_media", [media]).num_rows == 1
+    assert tombstone("library_item_hashtags", "tiktok_1", OBSERVED[0])["position"] == -1
+    with pytest.raises(ValueError, match="no tombstones"):
+        tombstone("library_items", "tiktok_1", OBSERVED[0])

@@ -193,6 +193,22 @@ def test_repeat_cursor_option_answers_the_same_cursor_again(sim, ed):
     assert again.json()["data"]["nextCursor"] == first["nextCursor"] == 20
 
 
+def test_edited_captions_and_private_follows_options_empty_those_lists(sim, ed):
+    creator = busy_creator(sim)
+    base = {"id": str(creator.user_id), "secUid": creator.sec_uid}
+    before = ed.get("/tt/hashtag/posts", params={"name": "fyp"}).json()["data"]["data"]
+    assert all(p["text_extra"] for p in before)
+    assert ed.get("/tt/user/followers", params=base).json()["data"]["followers"]
+    sim.set_faults("ensembledata", options={"edited_captions": True, "private_follows": True})
+    after = ed.get("/tt/hashtag/posts", params={"name": "fyp"}).json()["data"]["data"]
+    assert [p["aweme_id"] for p in after] == [p["aweme_id"] for p in before]
+    assert all(p["text_extra"] == [] for p in after)
+    followers = ed.get("/tt/user/followers", params=base).json()["data"]
+    assert followers == {"followers": [], "total": 0, "nextCursor": None}
+    followings = ed.get("/tt/user/followings", params=base).json()["data"]
+    assert followings["followings"] == [] and followings["nextPageToken"] is None
+
+
 def test_used_units_tallies_the_day(sim, ed):
     before = ed.get("/customer/get-used-units").json()["data"]
     ed.get("/tt/user/posts", params={"username": busy_creator(sim).unique_id, "depth": 3})

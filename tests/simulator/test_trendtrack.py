@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from simulator import trendtrack
 from simulator.server import Simulator
 from simulator.trendtrack import shop_id
 
@@ -58,7 +59,34 @@ def test_items_follow_the_seed_shape_with_optional_sub_objects(tt):
     assert any(i["pin"] is None for i in items) and any(i["pin"] for i in items)
     assert any("media" not in i for i in items) and any("media" in i for i in items)
     assert any("pageSnapshot" not in i for i in items)
+    assert any("music" not in i["content"] for i in items)
+    assert any("music" in i["content"] for i in items)
     assert body["pagination"]["page"] == 2 and body["pagination"]["limit"] == 100
+
+
+def test_optional_sub_objects_follow_the_published_rules(sim, tt):
+    items = tt.get(LIBRARY, params={"limit": 100}).json()["data"]
+    for item in items:
+        video = sim.world.video(int(item["tiktokId"]))
+        assert ("media" in item) == trendtrack.has_media(video)
+        assert ("music" in item["content"]) == trendtrack.has_music(video)
+        assert ("pageSnapshot" in item) == trendtrack.has_page_snapshot(video.creator)
+    # a music search never finds an item whose sound was removed
+    mute = next(i for i in items if "music" not in i["content"])
+    title = sim.world.video(int(mute["tiktokId"])).music.title
+    found = tt.get(LIBRARY, params={"search": title, "searchArea": "music", "limit": 100})
+    assert found.status_code == 200
+    assert mute["id"] not in {i["id"] for i in found.json()["data"]}
+
+
+def test_bare_items_option_strips_media_and_hashtags(sim, tt):
+    item = next(i for i in tt.get(LIBRARY, params={"limit": 20}).json()["data"] if "media" in i)
+    sim.set_faults("trendtrack", options={"bare_items": True})
+    listed = tt.get(LIBRARY, params={"limit": 20}).json()["data"]
+    detail = tt.get(f"{LIBRARY}/{item['id']}").json()["data"]
+    for bare in (next(i for i in listed if i["id"] == item["id"]), detail):
+        assert "media" not in bare and bare["content"]["hashtags"] == []
+        assert bare["metrics"] == item["metrics"] and bare["profile"] == item["profile"]
 
 
 def test_pagination_covers_the_result_set_once(tt):
