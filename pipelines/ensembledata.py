@@ -55,6 +55,7 @@ from dlt.sources import DltResource
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError, InvalidRequest, MalformedResponse, QuotaExhausted, VendorError
+from .fields import merge_resource, to_int, to_obj, to_text
 from .http import ClientSettings, VendorClient, VendorProfile, VendorResponse
 from .report import RunReport
 
@@ -275,41 +276,8 @@ def validate_watch(watch: EnsembleDataWatch | Mapping[str, Any] | None) -> Ensem
 # -- parsing one item (pure) ----------------------------------------------------------------
 
 
-def _int(value: Any, name: str, *, required: bool = False) -> int | None:
-    """Integers arrive as JSON numbers or digit strings; 64-bit ids never pass a float."""
-    if value is None or value == "":
-        if required:
-            raise ValueError(f"required field {name!r} is missing")
-        return None
-    if isinstance(value, bool):
-        raise ValueError(f"field {name!r} should be an integer, got a boolean")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    raise ValueError(f"field {name!r} should be an integer, got {str(value)[:40]!r}")
-
-
-def _text(value: Any, name: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    raise ValueError(f"field {name!r} should be a string, got {type(value).__name__}")
-
-
-def _obj(item: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
-    """An optional sub-object: absent or null is None, anything but an object is an error."""
-    value = item.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise ValueError(f"field {name!r} should be an object, got {type(value).__name__}")
-    return value
-
-
 def _epoch(value: Any, name: str) -> datetime | None:
-    seconds = _int(value, name)
+    seconds = to_int(value, name)
     return None if seconds is None else datetime.fromtimestamp(seconds, tz=UTC)
 
 
@@ -335,10 +303,10 @@ class ParsedPost:
 def parse_user(user: Mapping[str, Any], at: Observation) -> dict[str, Any]:
     """An author / follower / user-info object -> a `users` row (identity only)."""
     return {
-        "uid": _int(user.get("uid"), "author.uid", required=True),
-        "unique_id": _text(user.get("unique_id"), "unique_id"),
-        "sec_uid": _text(user.get("sec_uid"), "sec_uid"),
-        "nickname": _text(user.get("nickname"), "nickname"),
+        "uid": to_int(user.get("uid"), "author.uid", required=True),
+        "unique_id": to_text(user.get("unique_id"), "unique_id"),
+        "sec_uid": to_text(user.get("sec_uid"), "sec_uid"),
+        "nickname": to_text(user.get("nickname"), "nickname"),
         "observed_at": at.observed_at,
     }
 
@@ -353,26 +321,26 @@ def parse_post(item: Any, at: Observation) -> ParsedPost:
         item = item["aweme_info"]
     if not isinstance(item, dict):
         raise ValueError(f"item should be an object, got {type(item).__name__}")
-    aweme_id = _int(item.get("aweme_id"), "aweme_id", required=True)
-    author = _obj(item, "author")
-    music = _obj(item, "music")
-    stats = _obj(item, "statistics")
-    video_obj = _obj(item, "video")
+    aweme_id = to_int(item.get("aweme_id"), "aweme_id", required=True)
+    author = to_obj(item, "author")
+    music = to_obj(item, "music")
+    stats = to_obj(item, "statistics")
+    video_obj = to_obj(item, "video")
     author_row = parse_user(author, at) if author is not None else None
     music_row = None
     if music is not None:
         music_row = {
-            "music_id": _int(music.get("id_str") or music.get("id"), "music.id", required=True),
-            "title": _text(music.get("title"), "music.title"),
-            "author": _text(music.get("author"), "music.author"),
+            "music_id": to_int(music.get("id_str") or music.get("id"), "music.id", required=True),
+            "title": to_text(music.get("title"), "music.title"),
+            "author": to_text(music.get("author"), "music.author"),
             "observed_at": at.observed_at,
         }
     video = {
         "aweme_id": aweme_id,
-        "description": _text(item.get("desc"), "desc"),
+        "description": to_text(item.get("desc"), "desc"),
         "create_time": _epoch(item.get("create_time"), "create_time"),
-        "region": _text(item.get("region"), "region"),
-        "duration_ms": _int((video_obj or {}).get("duration"), "video.duration"),
+        "region": to_text(item.get("region"), "region"),
+        "duration_ms": to_int((video_obj or {}).get("duration"), "video.duration"),
         "author_uid": None if author_row is None else author_row["uid"],
         "author_unique_id": None if author_row is None else author_row["unique_id"],
         "music_id": None if music_row is None else music_row["music_id"],
@@ -384,11 +352,11 @@ def parse_post(item: Any, at: Observation) -> ParsedPost:
             "aweme_id": aweme_id,
             "observed_on": at.observed_on,
             "observed_at": at.observed_at,
-            "plays": _int(stats.get("play_count"), "statistics.play_count"),
-            "likes": _int(stats.get("digg_count"), "statistics.digg_count"),
-            "comments": _int(stats.get("comment_count"), "statistics.comment_count"),
-            "shares": _int(stats.get("share_count"), "statistics.share_count"),
-            "saves": _int(stats.get("collect_count"), "statistics.collect_count"),
+            "plays": to_int(stats.get("play_count"), "statistics.play_count"),
+            "likes": to_int(stats.get("digg_count"), "statistics.digg_count"),
+            "comments": to_int(stats.get("comment_count"), "statistics.comment_count"),
+            "shares": to_int(stats.get("share_count"), "statistics.share_count"),
+            "saves": to_int(stats.get("collect_count"), "statistics.collect_count"),
         }
     text_extra = item.get("text_extra") or []
     if not isinstance(text_extra, list):
@@ -397,7 +365,7 @@ def parse_post(item: Any, at: Observation) -> ParsedPost:
     for entry in text_extra:
         if not isinstance(entry, dict):
             raise ValueError("field 'text_extra' should hold objects")
-        name = _text(entry.get("hashtag_name"), "text_extra.hashtag_name")
+        name = to_text(entry.get("hashtag_name"), "text_extra.hashtag_name")
         if name and name.lower() not in tags:
             tags.append(name.lower())
     hashtags = [
@@ -418,12 +386,12 @@ def parse_user_info(user: Any, at: Observation) -> tuple[dict[str, Any], dict[st
         "uid": row["uid"],
         "observed_on": at.observed_on,
         "observed_at": at.observed_at,
-        "followers": _int(user.get("follower_count"), "follower_count"),
-        "followings": _int(user.get("following_count"), "following_count"),
-        "videos": _int(user.get("aweme_count"), "aweme_count"),
-        "likes": _int(user.get("total_favorited"), "total_favorited"),
-        "region": _text(user.get("region"), "region"),
-        "signature": _text(user.get("signature"), "signature"),
+        "followers": to_int(user.get("follower_count"), "follower_count"),
+        "followings": to_int(user.get("following_count"), "following_count"),
+        "videos": to_int(user.get("aweme_count"), "aweme_count"),
+        "likes": to_int(user.get("total_favorited"), "total_favorited"),
+        "region": to_text(user.get("region"), "region"),
+        "signature": to_text(user.get("signature"), "signature"),
         "verified": verified,
     }
     return row, stats
@@ -433,15 +401,15 @@ def parse_comment(item: Any, at: Observation) -> tuple[dict[str, Any], dict[str,
     """One comment -> (`comments` row, its author's `users` row or None)."""
     if not isinstance(item, dict):
         raise ValueError(f"comment should be an object, got {type(item).__name__}")
-    user = _obj(item, "user")
+    user = to_obj(item, "user")
     author = parse_user(user, at) if user is not None else None
     row = {
-        "comment_id": _int(item.get("cid"), "cid", required=True),
-        "aweme_id": _int(item.get("aweme_id"), "aweme_id", required=True),
-        "text": _text(item.get("text"), "text"),
+        "comment_id": to_int(item.get("cid"), "cid", required=True),
+        "aweme_id": to_int(item.get("aweme_id"), "aweme_id", required=True),
+        "text": to_text(item.get("text"), "text"),
         "create_time": _epoch(item.get("create_time"), "create_time"),
-        "likes": _int(item.get("digg_count"), "digg_count"),
-        "replies": _int(item.get("reply_comment_total"), "reply_comment_total"),
+        "likes": to_int(item.get("digg_count"), "digg_count"),
+        "replies": to_int(item.get("reply_comment_total"), "reply_comment_total"),
         "user_uid": None if author is None else author["uid"],
         "observed_on": at.observed_on,
     }
@@ -556,10 +524,6 @@ KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
     "search_hits": (("watch_key", "observed_on", "aweme_id"), ("watch_key", "observed_on")),
 }
 TABLES = tuple(SCHEMAS)
-
-
-def rows_to_table(table: str, rows: list[dict[str, Any]]) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=SCHEMAS[table])
 
 
 def tombstone(table: str, parent: tuple[Any, ...]) -> dict[str, Any]:
@@ -1066,14 +1030,14 @@ class Harvest:
         if not isinstance(data, dict):
             raise _malformed("`data` should be an object", MUSIC_DETAILS, 1, response)
         try:
-            mid = _int(data.get("id_str") or data.get("id"), "id", required=True)
+            mid = to_int(data.get("id_str") or data.get("id"), "id", required=True)
             row = {
                 "music_id": mid,
-                "title": _text(data.get("title"), "title"),
-                "author": _text(data.get("author"), "author"),
+                "title": to_text(data.get("title"), "title"),
+                "author": to_text(data.get("author"), "author"),
                 "observed_at": self.at.observed_at,
             }
-            posts = _int(data.get("user_count"), "user_count")
+            posts = to_int(data.get("user_count"), "user_count")
         except ValueError as exc:
             raise _malformed(str(exc), MUSIC_DETAILS, 1, response) from None
         unit = self._walk_posts(
@@ -1236,30 +1200,12 @@ def ensembledata_source(
 
 
 def _resource(table: str, harvest: Harvest, report: RunReport) -> DltResource:
-    primary_key, merge_key = KEYS[table]
-    columns: dict[str, Any] = {}
-    for f in SCHEMAS[table]:
-        if pa.types.is_int64(f.type):
-            columns[f.name] = {"data_type": "bigint", "nullable": f.nullable}
-        elif pa.types.is_timestamp(f.type):
-            columns[f.name] = {"data_type": "timestamp", "timezone": True}
-    if TOMBSTONE in SCHEMAS[table].names:
-        columns[TOMBSTONE] = {"data_type": "bool", "hard_delete": True}
-    hints: dict[str, Any] = {"primary_key": list(primary_key)}
-    if merge_key is not None:
-        hints["merge_key"] = list(merge_key)
-
-    def rows() -> Iterator[pa.Table]:
-        found = harvest.rows(table)
-        if found:
-            report.count_rows(table, len(found))
-        if found or harvest.tombstone_rows(table):
-            yield rows_to_table(table, found + harvest.tombstone_rows(table))
-
-    return dlt.resource(
-        rows,
-        name=table,
-        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-        columns=columns,
-        **hints,
+    return merge_resource(
+        table,
+        SCHEMAS[table],
+        KEYS[table],
+        lambda: harvest.rows(table),
+        report,
+        tombstones=lambda: harvest.tombstone_rows(table),
+        hard_delete=TOMBSTONE if TOMBSTONE in SCHEMAS[table].names else None,
     )

@@ -25,6 +25,7 @@ from dlt.common.typing import TSecretStrValue
 from dlt.sources import DltResource
 
 from .errors import MalformedResponse, VendorError
+from .fields import to_bool, to_int, to_text
 from .http import ClientSettings, VendorClient, VendorProfile
 from .report import RunReport
 
@@ -152,36 +153,6 @@ class RankingSlice:
         return params
 
 
-def _int(value: Any, name: str, *, required: bool = False) -> int | None:
-    """Integers arrive as JSON numbers or digit strings; 64-bit ids must never pass a float."""
-    if value is None or value == "":
-        if required:
-            raise ValueError(f"required field {name!r} is missing")
-        return None
-    if isinstance(value, bool):
-        raise ValueError(f"field {name!r} should be an integer, got a boolean")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    raise ValueError(f"field {name!r} should be an integer, got {str(value)[:40]!r}")
-
-
-def _bool(value: Any, name: str) -> bool | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1"):
-        return True
-    if text in ("false", "0"):
-        return False
-    raise ValueError(f"field {name!r} should be true/false, got {str(value)[:40]!r}")
-
-
 def _json_text(value: Any, name: str) -> str | None:
     """Validate a JSON-in-a-string field and re-emit it with integers as strings.
 
@@ -205,7 +176,7 @@ def parse_ranking_item(
     """One raw ranking item -> one typed row. Raises ValueError naming the bad field."""
     if not isinstance(item, dict):
         raise ValueError(f"item should be an object, got {type(item).__name__}")
-    create_time = _int(item.get("create_time"), "create_time")
+    create_time = to_int(item.get("create_time"), "create_time")
     row: dict[str, Any] = {
         "ranking_date": ranking.ranking_date,
         "rank_type": ranking.period,
@@ -213,12 +184,12 @@ def parse_ranking_item(
         "rank_field": ranking.rank_field,
         "product_category_id": ranking.product_category_id,
         "rank": rank,
-        "video_id": _int(item.get("video_id"), "video_id", required=True),
-        "user_id": _int(item.get("user_id"), "user_id"),
+        "video_id": to_int(item.get("video_id"), "video_id", required=True),
+        "user_id": to_int(item.get("user_id"), "user_id"),
         "create_time": None if create_time is None else datetime.fromtimestamp(create_time, tz=UTC),
-        "created_by_ai": _bool(item.get("created_by_ai"), "created_by_ai"),
-        "duration": _int(item.get("duration"), "duration"),
-        "sales_flag": _int(item.get("sales_flag"), "sales_flag"),
+        "created_by_ai": to_bool(item.get("created_by_ai"), "created_by_ai"),
+        "duration": to_int(item.get("duration"), "duration"),
+        "sales_flag": to_int(item.get("sales_flag"), "sales_flag"),
         "product_category_list": _json_text(
             item.get("product_category_list"), "product_category_list"
         ),
@@ -226,12 +197,9 @@ def parse_ranking_item(
         "request_id": request_id,
     }
     for name in _COUNT_FIELDS:
-        row[name] = _int(item.get(name), name)
+        row[name] = to_int(item.get(name), name)
     for name in _TEXT_FIELDS:
-        value = item.get(name)
-        if value is not None and not isinstance(value, str):
-            raise ValueError(f"field {name!r} should be a string, got {type(value).__name__}")
-        row[name] = value
+        row[name] = to_text(item.get(name), name)
     for name in set(item) - _KNOWN_FIELDS:
         value = item[name]
         column = f"vendor_{name}" if name in RANKING_SCHEMA.names else name

@@ -57,6 +57,7 @@ from .errors import (
     ServerError,
     VendorError,
 )
+from .fields import to_int, to_text
 from .http import AuthProvider, ClientSettings, VendorClient, VendorProfile, VendorResponse
 from .redaction import Secret, register
 from .report import RunReport
@@ -581,23 +582,6 @@ def task_body(groups: Sequence[ConditionGroup], window: Window, limit: int) -> d
 # -- parsing ---------------------------------------------------------------------------------
 
 
-def _int(value: Any, name: str, *, required: bool = False) -> int | None:
-    """JSON numbers or digit strings; a float never carries an id (2**53 and up)."""
-    if value is None:
-        if required:
-            raise ValueError(f"required field {name!r} is missing")
-        return None
-    if isinstance(value, bool):
-        raise ValueError(f"field {name!r} should be an integer, got a boolean")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    raise ValueError(f"field {name!r} should be an integer, got {str(value)[:40]!r}")
-
-
 def _text_list(value: Any, name: str) -> list[str] | None:
     if value is None:
         return None
@@ -612,10 +596,10 @@ def parse_video(
     """One raw video -> one typed row; omitted fields become NULL. ValueError names the field."""
     if not isinstance(item, dict):
         raise ValueError(f"video should be an object, got {type(item).__name__}")
-    video_id = _int(item.get("id"), "id", required=True)
+    video_id = to_int(item.get("id"), "id", required=True)
     if video_id is not None and not 0 < video_id < 2**63:
         raise ValueError(f"field 'id' is out of the int64 range: {video_id}")
-    created = _int(item.get("create_time"), "create_time", required=True)
+    created = to_int(item.get("create_time"), "create_time", required=True)
     create_time = datetime.fromtimestamp(created or 0, tz=UTC)
     row: dict[str, Any] = {
         "query_name": query_name,
@@ -626,12 +610,9 @@ def parse_video(
         "log_id": log_id,
     }
     for name in _INT_FIELDS:
-        row[name] = _int(item.get(name), name)
+        row[name] = to_int(item.get(name), name)
     for name in _TEXT_FIELDS:
-        value = item.get(name)
-        if value is not None and not isinstance(value, str):
-            raise ValueError(f"field {name!r} should be a string, got {type(value).__name__}")
-        row[name] = value
+        row[name] = to_text(item.get(name), name)
     for name in _LIST_FIELDS:
         row[name] = _text_list(item.get(name), name)
     verified = item.get("stem_verified")
@@ -838,7 +819,7 @@ def crawl_window(
                 rows.update((row["id"], row) for row in page_rows)
                 if not data.get("has_more"):
                     return list(rows.values())
-                next_cursor = _int(data.get("cursor"), "cursor", required=True)
+                next_cursor = to_int(data.get("cursor"), "cursor", required=True)
                 if next_cursor is None or next_cursor <= cursor:
                     raise MalformedResponse(
                         PROFILE.name,
@@ -897,7 +878,7 @@ def run_task(
         created = client.post(
             TASK_CREATE_PATH, task_body(query.groups("task"), window, settings.limit)
         )
-        task_id = _int(
+        task_id = to_int(
             _data(created, f"POST {TASK_CREATE_PATH}", "create").get("task_id"),
             "task_id",
             required=True,
@@ -971,7 +952,7 @@ def run_task(
             if not data.get("has_more"):
                 finished = True
                 return list(rows.values())
-            cursor = _int(data.get("cursor"), "cursor", required=True) or 0
+            cursor = to_int(data.get("cursor"), "cursor", required=True) or 0
     except BaseException:
         if task_id is not None and not finished:
             _cancel(client, task_id, label)

@@ -28,10 +28,11 @@ old rows and is never stored itself.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal, get_args
@@ -43,6 +44,16 @@ from dlt.sources import DltResource
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError, InvalidRequest, MalformedResponse, VendorError
+from .fields import (
+    merge_resource,
+    to_bool,
+    to_float,
+    to_int,
+    to_iso_timestamp,
+    to_list,
+    to_obj,
+    to_text,
+)
 from .http import ClientSettings, VendorClient, VendorProfile, VendorResponse
 from .report import RunReport
 
@@ -277,76 +288,8 @@ def listings(watch: TrendtrackWatch) -> list[Listing]:
 
 # -- parsing one item ---------------------------------------------------------------------------
 
-
-def _int(value: Any, name: str) -> int | None:
-    """Integers arrive as JSON numbers or digit strings; 64-bit ids never pass a float."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise ValueError(f"field {name!r} should be an integer, got a boolean")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    raise ValueError(f"field {name!r} should be an integer, got {str(value)[:40]!r}")
-
-
-def _float(value: Any, name: str) -> float | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    raise ValueError(f"field {name!r} should be a number, got {str(value)[:40]!r}")
-
-
-def _bool(value: Any, name: str) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    raise ValueError(f"field {name!r} should be true/false, got {str(value)[:40]!r}")
-
-
-def _text(value: Any, name: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    raise ValueError(f"field {name!r} should be a string, got {type(value).__name__}")
-
-
-def _ts(value: Any, name: str) -> datetime | None:
-    """ISO 8601 (`Z` or an offset) to an aware UTC datetime; a naive one is taken as UTC."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"field {name!r} should be an ISO 8601 timestamp, got {value!r}")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(
-            f"field {name!r} should be an ISO 8601 timestamp, got {value[:40]!r}"
-        ) from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-def _obj(item: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
-    """An optional sub-object: absent or null is None, anything but an object is an error."""
-    value = item.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise ValueError(f"field {name!r} should be an object, got {type(value).__name__}")
-    return value
-
-
-def _list(obj: Mapping[str, Any], name: str) -> list[Any]:
-    value = obj.get(name)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ValueError(f"field {name!r} should be a list, got {type(value).__name__}")
-    return value
+# Trendtrack sends some ids as numbers and others as strings: take both as text.
+_text = functools.partial(to_text, int_ok=True)
 
 
 @dataclass
@@ -376,46 +319,46 @@ def parse_item(
     item_id = _text(raw.get("id"), "id")
     if not item_id:
         raise ValueError("required field 'id' is missing")
-    tiktok_id = _int(raw.get("tiktokId"), "tiktokId")
+    tiktok_id = to_int(raw.get("tiktokId"), "tiktokId")
     if tiktok_id is None and (match := _ITEM_ID.fullmatch(item_id)):
         tiktok_id = int(match.group(1))
     if tiktok_id is None:
         raise ValueError("required field 'tiktokId' is missing and 'id' does not hold it")
     seen = {"observed_on": observed_on, "observed_at": observed_at}
 
-    metrics_raw = _obj(raw, "metrics") or {}
+    metrics_raw = to_obj(raw, "metrics") or {}
     metrics: dict[str, Any] = {
-        name: _int(metrics_raw.get(name), f"metrics.{name}") for name in _METRIC_COUNTS
+        name: to_int(metrics_raw.get(name), f"metrics.{name}") for name in _METRIC_COUNTS
     }
     for key, column in _METRIC_FLOATS.items():
-        metrics[column] = _float(metrics_raw.get(key), f"metrics.{key}")
-    metrics["rank"] = _int(metrics_raw.get("rank"), "metrics.rank")
+        metrics[column] = to_float(metrics_raw.get(key), f"metrics.{key}")
+    metrics["rank"] = to_int(metrics_raw.get("rank"), "metrics.rank")
     for key, column in _DELTAS.items():
-        metrics[column] = _int(metrics_raw.get(key), f"metrics.{key}")
+        metrics[column] = to_int(metrics_raw.get(key), f"metrics.{key}")
 
-    content = _obj(raw, "content") or {}
-    music = _obj(content, "music") or {}
-    media = _obj(raw, "media") or {}
-    pin = _obj(raw, "pin") or {}
-    links = _obj(raw, "links") or {}
-    source = _obj(raw, "source") or {}
-    profile_raw, shop_raw = _obj(raw, "profile"), _obj(raw, "shop")
-    snapshot_raw = _obj(raw, "pageSnapshot")
+    content = to_obj(raw, "content") or {}
+    music = to_obj(content, "music") or {}
+    media = to_obj(raw, "media") or {}
+    pin = to_obj(raw, "pin") or {}
+    links = to_obj(raw, "links") or {}
+    source = to_obj(raw, "source") or {}
+    profile_raw, shop_raw = to_obj(raw, "profile"), to_obj(raw, "shop")
+    snapshot_raw = to_obj(raw, "pageSnapshot")
     profile_id = _text(profile_raw.get("id"), "profile.id") if profile_raw else None
     shop_id = _text(shop_raw.get("id"), "shop.id") if shop_raw else None
-    days_running = _int(raw.get("daysRunning"), "daysRunning")
+    days_running = to_int(raw.get("daysRunning"), "daysRunning")
     status = _text(raw.get("status"), "status")
-    indexed_at = _ts(raw.get("indexedAt"), "indexedAt")
+    indexed_at = to_iso_timestamp(raw.get("indexedAt"), "indexedAt")
 
     item = {
         "id": item_id,
         "tiktok_id": tiktok_id,
         "type": _text(raw.get("type"), "type"),
         "status": status,
-        "is_pinned": _bool(raw.get("isPinned"), "isPinned"),
-        "published_at": _ts(raw.get("publishedAt"), "publishedAt"),
-        "created_at": _ts(raw.get("createdAt"), "createdAt"),
-        "updated_at": _ts(raw.get("updatedAt"), "updatedAt"),
+        "is_pinned": to_bool(raw.get("isPinned"), "isPinned"),
+        "published_at": to_iso_timestamp(raw.get("publishedAt"), "publishedAt"),
+        "created_at": to_iso_timestamp(raw.get("createdAt"), "createdAt"),
+        "updated_at": to_iso_timestamp(raw.get("updatedAt"), "updatedAt"),
         "indexed_at": indexed_at,
         "days_running": days_running,
         "description": _text(content.get("description"), "content.description"),
@@ -428,17 +371,17 @@ def parse_item(
         "thumbnail_url": _text(media.get("thumbnailUrl"), "media.thumbnailUrl"),
         "media_url": _text(media.get("mediaUrl"), "media.mediaUrl"),
         "video_url": _text(media.get("videoUrl"), "media.videoUrl"),
-        "duration_sec": _float(media.get("durationSec"), "media.durationSec"),
-        "media_count": _int(media.get("mediaCount"), "media.mediaCount"),
-        "image_count": _int(media.get("imageCount"), "media.imageCount"),
+        "duration_sec": to_float(media.get("durationSec"), "media.durationSec"),
+        "media_count": to_int(media.get("mediaCount"), "media.mediaCount"),
+        "image_count": to_int(media.get("imageCount"), "media.imageCount"),
         **metrics,
-        "relevance_score": _float(metrics_raw.get("relevanceScore"), "metrics.relevanceScore"),
+        "relevance_score": to_float(metrics_raw.get("relevanceScore"), "metrics.relevanceScore"),
         "profile_id": profile_id,
         "shop_id": shop_id,
-        "pin_is_current": _bool(pin.get("isCurrent"), "pin.isCurrent"),
-        "pin_first_pinned_at": _ts(pin.get("firstPinnedAt"), "pin.firstPinnedAt"),
-        "pin_last_pinned_at": _ts(pin.get("lastPinnedAt"), "pin.lastPinnedAt"),
-        "pin_last_unpinned_at": _ts(pin.get("lastUnpinnedAt"), "pin.lastUnpinnedAt"),
+        "pin_is_current": to_bool(pin.get("isCurrent"), "pin.isCurrent"),
+        "pin_first_pinned_at": to_iso_timestamp(pin.get("firstPinnedAt"), "pin.firstPinnedAt"),
+        "pin_last_pinned_at": to_iso_timestamp(pin.get("lastPinnedAt"), "pin.lastPinnedAt"),
+        "pin_last_unpinned_at": to_iso_timestamp(pin.get("lastUnpinnedAt"), "pin.lastUnpinnedAt"),
         "tiktok_url": _text(links.get("tiktokUrl"), "links.tiktokUrl"),
         "profile_url": _text(links.get("profileUrl"), "links.profileUrl"),
         "source_network": _text(source.get("network"), "source.network"),
@@ -467,10 +410,10 @@ def parse_item(
             "hashtag": _text(tag, f"content.hashtags[{n}]"),
             **seen,
         }
-        for n, tag in enumerate(_list(content, "hashtags"))
+        for n, tag in enumerate(to_list(content, "hashtags"))
     ]
     media_rows = []
-    for n, entry in enumerate(_list(media, "medias")):
+    for n, entry in enumerate(to_list(media, "medias")):
         if not isinstance(entry, dict):
             raise ValueError(f"field 'media.medias[{n}]' should be an object")
         media_rows.append(
@@ -480,11 +423,11 @@ def parse_item(
                 "position": n,
                 "media_type": _text(entry.get("type"), f"media.medias[{n}].type"),
                 "url": _text(entry.get("url"), f"media.medias[{n}].url"),
-                "media_order": _int(entry.get("order"), f"media.medias[{n}].order"),
+                "media_order": to_int(entry.get("order"), f"media.medias[{n}].order"),
                 **seen,
             }
         )
-    for n, url in enumerate(_list(media, "imageUrls")):
+    for n, url in enumerate(to_list(media, "imageUrls")):
         media_rows.append(
             {
                 "item_id": item_id,
@@ -522,7 +465,7 @@ def _parse_profile(p: Mapping[str, Any], seen: dict[str, Any]) -> dict[str, Any]
         "account_type": _text(p.get("accountType"), "profile.accountType"),
         "sec_uid": _text(p.get("secUid"), "profile.secUid"),
         **{
-            column: _int(p.get(key), f"profile.{key}")
+            column: to_int(p.get(key), f"profile.{key}")
             for key, column in (
                 ("followers", "followers"),
                 ("following", "following"),
@@ -532,14 +475,14 @@ def _parse_profile(p: Mapping[str, Any], seen: dict[str, Any]) -> dict[str, Any]
                 ("likes", "likes"),
             )
         },
-        "percent_ads": _float(p.get("percentAds"), "profile.percentAds"),
-        "page_creation": _ts(p.get("pageCreation"), "profile.pageCreation"),
+        "percent_ads": to_float(p.get("percentAds"), "profile.percentAds"),
+        "page_creation": to_iso_timestamp(p.get("pageCreation"), "profile.pageCreation"),
         **seen,
     }
 
 
 def _parse_shop(s: Mapping[str, Any], seen: dict[str, Any]) -> dict[str, Any]:
-    categories = [_int(c, "shop.googleCategoryIds[]") for c in _list(s, "googleCategoryIds")]
+    categories = [to_int(c, "shop.googleCategoryIds[]") for c in to_list(s, "googleCategoryIds")]
     return {
         "shop_id": _text(s.get("id"), "shop.id"),
         "domain": _text(s.get("domain"), "shop.domain"),
@@ -547,9 +490,9 @@ def _parse_shop(s: Mapping[str, Any], seen: dict[str, Any]) -> dict[str, Any]:
         "logo_url": _text(s.get("logoUrl"), "shop.logoUrl"),
         "favicon_url": _text(s.get("faviconUrl"), "shop.faviconUrl"),
         "country_code": _text(s.get("countryCode"), "shop.countryCode"),
-        "monthly_visits": _int(s.get("monthlyVisits"), "shop.monthlyVisits"),
-        "traffic_growth_30d": _float(s.get("trafficGrowth30d"), "shop.trafficGrowth30d"),
-        "products_count": _int(s.get("productsCount"), "shop.productsCount"),
+        "monthly_visits": to_int(s.get("monthlyVisits"), "shop.monthlyVisits"),
+        "traffic_growth_30d": to_float(s.get("trafficGrowth30d"), "shop.trafficGrowth30d"),
+        "products_count": to_int(s.get("productsCount"), "shop.productsCount"),
         "google_category_ids": json.dumps([str(c) for c in categories]),
         **seen,
     }
@@ -560,9 +503,9 @@ def _parse_page_snapshot(
 ) -> dict[str, Any]:
     return {
         "profile_id": profile_id,
-        "recorded_at": _ts(s.get("recordedAt"), "pageSnapshot.recordedAt"),
+        "recorded_at": to_iso_timestamp(s.get("recordedAt"), "pageSnapshot.recordedAt"),
         **{
-            column: _int(s.get(key), f"pageSnapshot.{key}")
+            column: to_int(s.get(key), f"pageSnapshot.{key}")
             for key, column in (
                 ("adsCount", "ads_count"),
                 ("organicCount", "organic_count"),
@@ -731,10 +674,6 @@ KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
 TABLES = tuple(SCHEMAS)
 
 
-def rows_to_table(table: str, rows: list[dict[str, Any]]) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=SCHEMAS[table])
-
-
 def tombstone(table: str, item_id: str, observed_on: date) -> dict[str, Any]:
     """The row that empties an item's children and is itself dropped.
 
@@ -800,8 +739,8 @@ def _walk(
         if not isinstance(pagination, dict):
             raise _bad_page(listing, page, response, "`pagination` should be an object")
         try:
-            total = _int(pagination.get("total"), "pagination.total")
-            total_pages = _int(pagination.get("totalPages"), "pagination.totalPages")
+            total = to_int(pagination.get("total"), "pagination.total")
+            total_pages = to_int(pagination.get("totalPages"), "pagination.totalPages")
         except ValueError as exc:
             raise _bad_page(listing, page, response, str(exc)) from None
         if total is None or total_pages is None:
@@ -1030,30 +969,12 @@ def trendtrack_source(
 
 
 def _resource(table: str, harvest: Harvest, report: RunReport) -> DltResource:
-    primary_key, merge_key = KEYS[table]
-    columns: dict[str, Any] = {}
-    for f in SCHEMAS[table]:
-        if pa.types.is_int64(f.type):
-            columns[f.name] = {"data_type": "bigint", "nullable": f.nullable}
-        elif pa.types.is_timestamp(f.type):
-            columns[f.name] = {"data_type": "timestamp", "timezone": True}
-    if TOMBSTONE in SCHEMAS[table].names:
-        columns[TOMBSTONE] = {"data_type": "bool", "hard_delete": True}
-    hints: dict[str, Any] = {"primary_key": list(primary_key)}
-    if merge_key is not None:
-        hints["merge_key"] = list(merge_key)
-
-    def rows() -> Iterator[pa.Table]:
-        found = harvest.rows(table)
-        if found:
-            report.count_rows(table, len(found))
-        if found or harvest.tombstone_rows(table):
-            yield rows_to_table(table, found + harvest.tombstone_rows(table))
-
-    return dlt.resource(
-        rows,
-        name=table,
-        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-        columns=columns,
-        **hints,
+    return merge_resource(
+        table,
+        SCHEMAS[table],
+        KEYS[table],
+        lambda: harvest.rows(table),
+        report,
+        tombstones=lambda: harvest.tombstone_rows(table),
+        hard_delete=TOMBSTONE if TOMBSTONE in SCHEMAS[table].names else None,
     )

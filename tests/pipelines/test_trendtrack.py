@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
+import pyarrow as pa
 import pytest
 
 from pipelines.errors import ConfigError, InvalidRequest, MalformedResponse
@@ -21,7 +22,6 @@ from pipelines.trendtrack import (
     fetch_listing,
     listings,
     parse_item,
-    rows_to_table,
     validate_watch,
 )
 
@@ -151,7 +151,7 @@ def test_seed_example_flattens_into_every_table():
         "page_snapshots": [parsed.page_snapshot],
     }
     for table, rows in tables.items():
-        assert rows_to_table(table, rows).schema == SCHEMAS[table]
+        assert pa.Table.from_pylist(rows, schema=SCHEMAS[table]).schema == SCHEMAS[table]
 
 
 def test_missing_sub_objects_give_null_columns_and_no_dimension_rows():
@@ -435,7 +435,7 @@ def test_an_item_without_media_or_hashtags_gives_tombstones_not_rows():
         "source": "",
         "position": -1,
     }
-    assert rows_to_table("library_item_media", [media]).num_rows == 1
+    assert pa.Table.from_pylist([media], schema=SCHEMAS["library_item_media"]).num_rows == 1
     assert tombstone("library_item_hashtags", "tiktok_1", OBSERVED[0])["position"] == -1
     with pytest.raises(ValueError, match="no tombstones"):
         tombstone("library_items", "tiktok_1", OBSERVED[0])

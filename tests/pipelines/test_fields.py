@@ -1,0 +1,97 @@
+"""Shared value coercion and the merge resource every multi-table source builds on."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pytest
+
+from pipelines.fields import (
+    merge_resource,
+    to_bool,
+    to_int,
+    to_iso_timestamp,
+    to_list,
+    to_obj,
+    to_text,
+)
+from pipelines.report import RunReport
+from tests.conftest import count
+
+BIG_ID = 7601397977986501919
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(str(BIG_ID), BIG_ID), (BIG_ID, BIG_ID), (" 42 ", 42), ("-3", -3), (12.0, 12), ("", None)],
+)
+def test_to_int_keeps_64_bit_ids_exact(value, expected):
+    assert to_int(value, "id") == expected
+
+
+@pytest.mark.parametrize("value", [7.601397977986502e18, True, "12.5", "n/a"])
+def test_to_int_refuses_what_could_have_lost_digits_naming_the_field(value):
+    with pytest.raises(ValueError, match="'aweme_id' should be an integer"):
+        to_int(value, "aweme_id")
+
+
+def test_to_int_required_names_the_missing_field():
+    with pytest.raises(ValueError, match="required field 'video_id' is missing"):
+        to_int(None, "video_id", required=True)
+
+
+def test_to_bool_text_obj_list_and_timestamp():
+    assert [to_bool(v, "b") for v in ("true", "0", True, None)] == [True, False, True, None]
+    assert to_text(12, "id", int_ok=True) == "12"
+    with pytest.raises(ValueError, match="'desc' should be a string"):
+        to_text(5, "desc")
+    assert to_obj({"shop": None}, "shop") is None
+    assert to_list({}, "hashtags") == []
+    with pytest.raises(ValueError, match="'media' should be a list"):
+        to_list({"media": "x"}, "media")
+    assert to_iso_timestamp("2025-06-30T08:26:03+02:00", "t") == datetime(
+        2025, 6, 30, 6, 26, 3, tzinfo=UTC
+    )
+
+
+def test_merge_resource_types_ids_and_tombstones_empty_a_parents_children(warehouse):
+    schema = pa.schema(
+        [
+            pa.field("parent_id", pa.int64(), nullable=False),
+            pa.field("position", pa.int64(), nullable=False),
+            pa.field("tag", pa.string()),
+            pa.field("deleted", pa.bool_()),
+        ]
+    )
+    keys = (("parent_id", "position"), ("parent_id",))
+    pipeline = warehouse.dlt_pipeline("fields_test", "raw_test")
+
+    def load(rows, tombstones=()):
+        report = RunReport()
+        resource = merge_resource(
+            "children",
+            schema,
+            keys,
+            lambda: list(rows),
+            report,
+            tombstones=lambda: list(tombstones),
+            hard_delete="deleted",
+        )
+        pipeline.run(resource, loader_file_format="parquet")
+        return report
+
+    first = [{"parent_id": BIG_ID, "position": 1, "tag": "a"}, {"parent_id": 2, "position": 1}]
+    assert load(first).rows == {"children": 2}
+    report = load([], tombstones=[{"parent_id": BIG_ID, "position": 0, "deleted": True}])
+    assert report.rows == {}, "a tombstone is not a row"
+    assert count(warehouse, "select count(*) from raw_test.children") == 1
+    assert (
+        count(warehouse, f"select count(*) from raw_test.children where parent_id = {BIG_ID}") == 0
+    )
+    with warehouse.connect(read_only=True) as con:
+        [(kind,)] = con.execute(
+            "select data_type from information_schema.columns "
+            "where table_schema = 'raw_test' and column_name = 'parent_id'"
+        ).fetchall()
+    assert kind == "BIGINT"
