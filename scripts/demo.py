@@ -79,9 +79,10 @@ def run_job(name: str, keys: list[str], *, with_models: bool, instance) -> None:
     latest = {e.materialization.asset_key: e for e in result.get_asset_materialization_events()}
     for event in latest.values():
         mat = event.materialization
-        loaded = mat.metadata.get("rows_loaded") or mat.metadata.get("dagster/row_count")
-        shown = loaded.value if loaded else 0
-        print(f"    {mat.asset_key.to_user_string():<45} {shown:>7} rows")
+        loaded = mat.metadata.get("rows_loaded")
+        total = mat.metadata.get("dagster/row_count")
+        line = f"    {mat.asset_key.to_user_string():<45} {loaded.value if loaded else 0:>7} loaded"
+        print(line + (f" {total.value:>8} in table" if total else ""))
     # Every table of one vendor's source reports the same run's requests: count each once.
     per_vendor = {
         e.materialization.asset_key.path[0]: e.materialization.metadata["requests"].value
