@@ -81,7 +81,6 @@ USED_UNITS = "/customer/get-used-units"
 
 MAX_MULTI_IDS = 100  # the guide: "accepts a maximum of 100 post ids at once"
 MAX_FOLLOWERS = 5_000  # the guide: the most recent 5000 followers
-KEYWORD_PERIODS = (0, 1, 7, 30, 90, 180)  # days; 0 = any time
 KEYWORD_SORTING = {"relevance": 0, "likes": 1}
 POSTS_PER_PAGE = 20  # the guide: a hashtag search page holds "about 20 posts"
 # The guide's largest full walk: "very popular hashtags tend to have a maximum of 4000-5000
@@ -843,9 +842,12 @@ class Harvest:
         for table, by_parent in unit.children.items():
             merge = KEYS[table][1] or ()
             current = self.tables.setdefault(table, {})
+            stored: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+            for key, row in current.items():  # one pass per entry, not one per parent
+                stored.setdefault(tuple(row[c] for c in merge), []).append(key)
             for parent, rows in by_parent.items():
                 # children replace the parent's earlier ones, as the merge key does
-                for key in [k for k, r in current.items() if tuple(r[c] for c in merge) == parent]:
+                for key in stored.get(parent, ()):
                     del current[key]
                 if rows:
                     self.tombstones.get(table, {}).pop(parent, None)
@@ -1134,7 +1136,10 @@ class Harvest:
             try:
                 if self.report.units_budget is not None:
                     today = self.at.observed_at.date().isoformat()
-                    used = data_of(fetcher.get(USED_UNITS, {"date": today}), USED_UNITS)
+                    answer = fetcher.get(USED_UNITS, {"date": today})
+                    used = data_of(answer, USED_UNITS)
+                    if isinstance(used, bool) or not isinstance(used, int | float | None):
+                        raise _malformed("`data` should be the units used", USED_UNITS, 1, answer)
                     self.report.units_used_before = float(used or 0)
                 for entry in self._entries(fetcher):
                     if completed.get(entry.label) == entry.digest:

@@ -1,8 +1,9 @@
 """Typed values out of vendor JSON, and arrow tables into dlt: what every source shares.
 
-Each `to_*` coercer takes a raw value and the field's name, returns a Python value (None
-for absent or blank), and raises ValueError naming the field; a source wraps that in a
-MalformedResponse that also names the page and item. 64-bit ids never pass through a float.
+Each `to_*` coercer takes a raw value (`to_obj` / `to_list`: the parent object) and the
+field's name, returns a Python value (None for absent or blank), and raises ValueError
+naming the field; a source wraps that in a MalformedResponse that also names the page and
+item. 64-bit ids never pass through a float, and nothing outside BIGINT's range gets by.
 """
 
 from __future__ import annotations
@@ -27,12 +28,16 @@ def to_int(value: Any, name: str, *, required: bool = False) -> int | None:
     if isinstance(value, bool):
         raise ValueError(f"field {name!r} should be an integer, got a boolean")
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    raise ValueError(f"field {name!r} should be an integer, got {str(value)[:40]!r}")
+        number = value
+    elif isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        number = int(value)
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        number = int(value.strip())
+    else:
+        raise ValueError(f"field {name!r} should be an integer, got {str(value)[:40]!r}")
+    if not -(2**63) <= number < 2**63:
+        raise ValueError(f"field {name!r} is out of the BIGINT range: {str(value)[:40]}")
+    return number
 
 
 def to_float(value: Any, name: str) -> float | None:

@@ -128,14 +128,12 @@ class RequestStats:
         with self._lock:
             self.retries += 1
 
-    def as_metadata(self, prefix: str = "") -> dict[str, int | float | str]:
+    def as_metadata(self) -> dict[str, int | float | str]:
         return {
-            f"{prefix}requests": self.requests,
-            f"{prefix}retries": self.retries,
-            f"{prefix}credits_spent": self.credits,
-            f"{prefix}responses_by_status": ", ".join(
-                f"{k}: {v}" for k, v in sorted(self.statuses.items())
-            ),
+            "requests": self.requests,
+            "retries": self.retries,
+            "credits_spent": self.credits,
+            "responses_by_status": ", ".join(f"{k}: {v}" for k, v in sorted(self.statuses.items())),
         }
 
 
@@ -146,7 +144,6 @@ class VendorResponse:
     status: int
     body: Any
     request_id: str | None
-    headers: Mapping[str, str]
 
 
 class _RateLimiter:
@@ -404,8 +401,14 @@ class VendorClient:
             if profile.cost_header and profile.cost_header in response.headers:
                 try:
                     credits = float(response.headers[profile.cost_header])
-                except ValueError:
-                    credits = 0.0
+                except ValueError:  # count the documented price rather than nothing
+                    logger.warning(
+                        "%s: unreadable %s header %r; counting %s credits",
+                        endpoint,
+                        profile.cost_header,
+                        response.headers[profile.cost_header][:40],
+                        credits,
+                    )
         self.stats.record(str(status), credits)
         kwargs = {"endpoint": endpoint, "status": status, "request_id": request_id}
         lowered = message.lower()
@@ -419,7 +422,7 @@ class VendorClient:
                 )
                 failure.retryable = True  # a truncated body is usually transient
                 return failure
-            return VendorResponse(status, body, request_id, response.headers)
+            return VendorResponse(status, body, request_id)
         if status in profile.quota_statuses or any(m in lowered for m in profile.quota_markers):
             return QuotaExhausted(
                 profile.name,

@@ -597,8 +597,8 @@ def parse_video(
     if not isinstance(item, dict):
         raise ValueError(f"video should be an object, got {type(item).__name__}")
     video_id = to_int(item.get("id"), "id", required=True)
-    if video_id is not None and not 0 < video_id < 2**63:
-        raise ValueError(f"field 'id' is out of the int64 range: {video_id}")
+    if video_id is not None and video_id <= 0:
+        raise ValueError(f"field 'id' should be a positive video id, got {video_id}")
     created = to_int(item.get("create_time"), "create_time", required=True)
     create_time = datetime.fromtimestamp(created or 0, tz=UTC)
     row: dict[str, Any] = {
@@ -750,6 +750,27 @@ def _data(response: VendorResponse, endpoint: str, what: str) -> dict[str, Any]:
     return data
 
 
+def _next_cursor(
+    data: dict[str, Any], cursor: int, response: VendorResponse, endpoint: str, what: str
+) -> int:
+    """The page's next cursor; one that does not move forward would loop on the quota."""
+    try:
+        next_cursor = to_int(data.get("cursor"), "cursor", required=True)
+    except ValueError as exc:
+        next_cursor, problem = None, str(exc)
+    else:
+        problem = f"`cursor` did not advance ({cursor} -> {next_cursor})"
+    if next_cursor is None or next_cursor <= cursor:
+        raise MalformedResponse(
+            PROFILE.name,
+            f"{problem} on {what}",
+            endpoint=endpoint,
+            status=response.status,
+            request_id=response.request_id,
+        )
+    return next_cursor
+
+
 def _page_videos(
     response: VendorResponse, endpoint: str, what: str, query_name: str, pulled_at: datetime
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -819,15 +840,8 @@ def crawl_window(
                 rows.update((row["id"], row) for row in page_rows)
                 if not data.get("has_more"):
                     return list(rows.values())
-                next_cursor = to_int(data.get("cursor"), "cursor", required=True)
-                if next_cursor is None or next_cursor <= cursor:
-                    raise MalformedResponse(
-                        PROFILE.name,
-                        f"`cursor` did not advance ({cursor} -> {next_cursor}) on {what}",
-                        endpoint=endpoint,
-                        request_id=response.request_id,
-                    )
-                cursor, search_id = next_cursor, data.get("search_id") or search_id
+                cursor = _next_cursor(data, cursor, response, endpoint, what)
+                search_id = data.get("search_id") or search_id
         except (ServerError, InvalidRequest) as exc:
             if not _restartable(exc) or attempt == MAX_WINDOW_RESTARTS:
                 raise
@@ -952,7 +966,9 @@ def run_task(
             if not data.get("has_more"):
                 finished = True
                 return list(rows.values())
-            cursor = to_int(data.get("cursor"), "cursor", required=True) or 0
+            cursor = _next_cursor(
+                data, cursor, response, f"POST {TASK_RESULT_PATH}", f"result page {page}"
+            )
     except BaseException:
         if task_id is not None and not finished:
             _cancel(client, task_id, label)
@@ -963,7 +979,8 @@ def _cancel(client: VendorClient, task_id: int, label: str) -> None:
     """Best effort: a cancel that fails is logged, the original error is what propagates."""
     try:
         answer = client.post(TASK_CANCEL_PATH, {"task_id": task_id})
-        logger.warning("cancelled %s: %s", label, answer.body.get("data"))
+        data = answer.body.get("data") if isinstance(answer.body, dict) else answer.body
+        logger.warning("cancelled %s: %s", label, data)
     except VendorError as exc:
         logger.error("could not cancel %s: %s", label, exc)
 

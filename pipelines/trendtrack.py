@@ -35,7 +35,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import dlt
 import pyarrow as pa
@@ -64,7 +64,7 @@ LIBRARY_PATH = "/v1/tiktok/library"
 QUERY_PATH = "/v1/tiktok/library/query"
 ITEM_PATH = "/v1/tiktok/library/{id}"
 SHOP_PATH = "/v1/shops/{shop_id}/tiktok/library"
-LIMIT_MIN, LIMIT_MAX, DEFAULT_LIMIT = 1, 50, 25  # the document's bounds (the service allows 100)
+LIMIT_MIN, LIMIT_MAX = 1, 50  # the document's bounds (the service allows 100)
 MAX_WALKS = 3  # walks of one result set before accepting what the union holds
 
 # The seed's enums, in its order; the first value is the vendor's default unless noted.
@@ -87,12 +87,6 @@ SortBy = Literal[
 Order = Literal["asc", "desc"]  # default "desc"
 Mode = Literal["any", "all"]
 Pinned = Literal["yes", "no"]
-SEARCH_AREAS: tuple[str, ...] = get_args(SearchArea)
-ITEM_TYPES: tuple[str, ...] = get_args(ItemType)
-ITEM_STATUSES: tuple[str, ...] = get_args(ItemStatus)
-SORT_BY: tuple[str, ...] = get_args(SortBy)
-ORDERS: tuple[str, ...] = get_args(Order)
-MODES: tuple[str, ...] = get_args(Mode)
 DELTA_DAYS = (3, 7, 14, 30)
 TOMBSTONE = "deleted"  # dlt `hard_delete` column: a row that only removes its item's rows
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")

@@ -44,8 +44,6 @@ VENDORS: tuple[Vendor, ...] = (
     ensembledata.VENDOR,
     tiktok_research.VENDOR,
 )
-VENDOR_NAMES = ("keyapi", "tiktok_research", "trendtrack", "influtics", "ensembledata")
-DEFAULT_API_KEYS: dict[str, str] = {name: f"sim-{name}-key" for name in VENDOR_NAMES}
 HOST = "127.0.0.1"
 _TOKEN_IN_QUERY = re.compile(r"([?&](?:token|api_key|access_token)=)[^&\s]*")
 
@@ -102,7 +100,7 @@ class Simulator:
         self.seed = seed
         self.world = World(seed)
         self.now = now
-        self.api_keys = {**DEFAULT_API_KEYS, **(api_keys or {})}
+        self.api_keys = dict(api_keys or {})  # register() adds sim-<name>-key for the rest
         self._vendors: dict[str, Vendor] = {}
         self._faults: dict[str, FaultInjector] = {}
         self._stats: dict[str, _Stats] = {}

@@ -149,7 +149,6 @@ def token(request: Request) -> tuple[int, Any]:
     value = f"clt.sim{uuid.uuid4().hex}"
     tokens = request.state.setdefault("tokens", {})
     tokens[value] = request.now + timedelta(seconds=ttl)
-    request.state["token_requests"] = request.state.get("token_requests", 0) + 1
     return 200, {"access_token": value, "expires_in": ttl, "token_type": "Bearer"}
 
 

@@ -281,10 +281,6 @@ def shop_id(category_id: str, region: str) -> str:
     return str(uuid.uuid5(_SHOP_NS, f"{category_id}:{region}"))
 
 
-def shop_ids(world: World) -> list[str]:
-    return [shop_id(c.category_id, r) for c in world.categories for r in world.regions]
-
-
 def _shop_of(video: Video) -> str | None:
     if not video.products:
         return None

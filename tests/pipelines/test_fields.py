@@ -36,6 +36,12 @@ def test_to_int_refuses_what_could_have_lost_digits_naming_the_field(value):
         to_int(value, "aweme_id")
 
 
+@pytest.mark.parametrize("value", [2**63, str(2**64), -(2**63) - 1])
+def test_to_int_refuses_what_bigint_cannot_hold(value):
+    with pytest.raises(ValueError, match="'aweme_id' is out of the BIGINT range"):
+        to_int(value, "aweme_id")
+
+
 def test_to_int_required_names_the_missing_field():
     with pytest.raises(ValueError, match="required field 'video_id' is missing"):
         to_int(None, "video_id", required=True)

@@ -69,6 +69,15 @@ def test_query_token_auth_and_units_header_are_counted():
     assert client.stats.credits == 3.0
 
 
+def test_an_unreadable_units_header_counts_the_documented_price_not_zero(caplog):
+    priced = VendorProfile(name="acme", auth="query", cost_header="units_charged",
+                           credits_per_request=2.0)  # fmt: skip
+    client, _ = client_for([ok(headers={"units_charged": "n/a"})], profile=priced)
+    client.get("/tt/hashtag/posts")
+    assert client.stats.credits == 2.0
+    assert "unreadable units_charged header 'n/a'" in caplog.text
+
+
 def test_retries_429_honouring_retry_after_then_succeeds():
     sleeps: list[float] = []
     client, seen = client_for(

@@ -9,7 +9,13 @@ import httpx
 import pytest
 from dagster._core.errors import DagsterExecutionInterruptedError
 
-from pipelines.errors import ConfigError, InvalidRequest, QuotaExhausted, ServerError
+from pipelines.errors import (
+    ConfigError,
+    InvalidRequest,
+    MalformedResponse,
+    QuotaExhausted,
+    ServerError,
+)
 from pipelines.http import ClientSettings, VendorClient
 from pipelines.redaction import Secret
 from pipelines.tiktok_research import (
@@ -505,6 +511,20 @@ def test_a_result_as_long_as_the_task_limit_is_refused_not_truncated():
     client, _ = clients(vendor)
     rows = run_task(client, QUERY, WINDOW, settings=TaskSettings(limit=3), sleep=lambda s: None)
     assert len(rows) == 2
+
+
+def test_a_result_cursor_that_does_not_advance_stops_instead_of_spending_the_quota():
+    vendor = Vendor([
+        answer({"task_id": 13}),
+        answer({"status": "Completed"}),
+        answer({"videos": [video(1)], "cursor": 1, "has_more": True}),
+        answer({"videos": [video(1)], "cursor": 1, "has_more": True}),
+        answer({"success": True}),
+    ])  # fmt: skip
+    client, _ = clients(vendor)
+    with pytest.raises(MalformedResponse, match=r"`cursor` did not advance \(1 -> 1\)"):
+        run_task(client, QUERY, WINDOW, settings=TaskSettings(), sleep=lambda s: None)
+    assert len(vendor.requests) == 5 and vendor.requests[-1].url.path.endswith("/cancel/")
 
 
 def test_a_task_that_outlives_its_timeout_is_cancelled():
