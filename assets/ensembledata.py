@@ -23,13 +23,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-import dlt
 import duckdb
 from dagster_dlt import DagsterDltResource, build_dlt_asset_specs
 
 from pipelines.ensembledata import KEYS, TABLES, EnsembleDataReport, ensembledata_source
 
-from .ingest import POOL, RawTableTranslator, run_dlt_source
+from .ingest import POOL, RawTableTranslator, run_dlt_source, spec_pipeline
 from .partitions import require_current_snapshot, snapshot_partitions
 from .resources import WarehouseResource, WatchlistResource
 
@@ -72,7 +71,7 @@ def _asset_specs() -> list[dg.AssetSpec]:
     translator = RawTableTranslator(DATASET, GROUP, TAGS, "")
     specs = build_dlt_asset_specs(
         ensembledata_source(),
-        dlt.pipeline(pipeline_name=PIPELINE_NAME, destination="duckdb", dataset_name=DATASET),
+        spec_pipeline(PIPELINE_NAME, DATASET),
         translator,
     )
     return [

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 
 import dagster as dg
-import dlt
 from dagster_dlt import DagsterDltResource, build_dlt_asset_specs
 
 from pipelines.influtics import (
@@ -25,7 +24,7 @@ from pipelines.influtics import (
     influtics_source,
 )
 
-from .ingest import POOL, RawTableTranslator, run_dlt_source
+from .ingest import POOL, RawTableTranslator, run_dlt_source, spec_pipeline
 from .partitions import require_current_snapshot, snapshot_partitions
 from .resources import WarehouseResource, WatchlistResource
 
@@ -112,7 +111,7 @@ def _asset_specs() -> list[dg.AssetSpec]:
     translator = RawTableTranslator(DATASET, "influtics", TAGS, "")
     specs = build_dlt_asset_specs(
         influtics_source(),
-        dlt.pipeline(pipeline_name=PIPELINE_NAME, destination="duckdb", dataset_name=DATASET),
+        spec_pipeline(PIPELINE_NAME, DATASET),
         translator,
     )
     return [

@@ -4,7 +4,9 @@ A vendor asset module only chooses its source, partitions and tags; keys, pool, 
 and the handling of a source stopped early by its vendor are the same for all of them.
 """
 
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -16,6 +18,19 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from pipelines.report import RunReport
 
 POOL = "duckdb_writer"
+# dagster-dlt reads asset specs off a pipeline object at import time; give it a scratch
+# working dir so importing the definitions leaves nothing in dlt's global ~/.dlt.
+_SPEC_PIPELINES_DIR = Path(tempfile.gettempdir()) / "tiktok-trends-dlt-specs"
+
+
+def spec_pipeline(name: str, dataset: str) -> dlt.Pipeline:
+    """The pipeline asset specs are built from (names only: runs use the warehouse's)."""
+    return dlt.pipeline(
+        pipeline_name=name,
+        pipelines_dir=str(_SPEC_PIPELINES_DIR),
+        destination="duckdb",
+        dataset_name=dataset,
+    )
 
 
 class RawTableTranslator(DagsterDltTranslator):

@@ -7,13 +7,12 @@ backfill is one run over a range) and merges into `raw_keyapi.video_rankings_<pe
 from collections.abc import Iterator
 
 import dagster as dg
-import dlt
 from dagster_dlt import DagsterDltResource, dlt_assets
 
 from pipelines.keyapi import TABLE_FOR_PERIOD, keyapi_source
 from pipelines.report import RunReport
 
-from .ingest import POOL, RawTableTranslator, run_dlt_source
+from .ingest import POOL, RawTableTranslator, run_dlt_source, spec_pipeline
 from .partitions import PARTITIONS_BY_PERIOD, partition_dates
 from .resources import WarehouseResource, WatchlistResource
 
@@ -33,9 +32,7 @@ def keyapi_rankings(period: str) -> dg.AssetsDefinition:
 
     @dlt_assets(
         dlt_source=keyapi_source(period=period),
-        dlt_pipeline=dlt.pipeline(
-            pipeline_name=pipeline_name, destination="duckdb", dataset_name=DATASET
-        ),
+        dlt_pipeline=spec_pipeline(pipeline_name, DATASET),
         name=pipeline_name,
         dagster_dlt_translator=RawTableTranslator(
             DATASET, "keyapi", {"period": period, "vendor": "keyapi"}, _DESCRIPTIONS[period]

@@ -18,13 +18,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-import dlt
 from dagster_dlt import DagsterDltResource, dlt_assets
 
 from pipelines.report import RunReport
 from pipelines.tiktok_research import PRIMARY_KEY, TABLE, RequestBudget, tiktok_research_source
 
-from .ingest import POOL, RawTableTranslator, run_dlt_source
+from .ingest import POOL, RawTableTranslator, run_dlt_source, spec_pipeline
 from .partitions import daily_partitions, partition_dates
 from .resources import WarehouseResource, WatchlistResource
 
@@ -42,9 +41,7 @@ DESCRIPTION = (
 
 @dlt_assets(
     dlt_source=tiktok_research_source(),
-    dlt_pipeline=dlt.pipeline(
-        pipeline_name=PIPELINE_NAME, destination="duckdb", dataset_name=DATASET
-    ),
+    dlt_pipeline=spec_pipeline(PIPELINE_NAME, DATASET),
     name=PIPELINE_NAME,
     dagster_dlt_translator=RawTableTranslator(DATASET, GROUP, TAGS, DESCRIPTION),
     partitions_def=daily_partitions,

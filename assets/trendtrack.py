@@ -15,14 +15,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-import dlt
 import duckdb
 from dagster_dlt import DagsterDltResource, dlt_assets
 
 from pipelines.report import RunReport
 from pipelines.trendtrack import KEYS, TABLES, trendtrack_source
 
-from .ingest import POOL, RawTableTranslator, run_dlt_source
+from .ingest import POOL, RawTableTranslator, run_dlt_source, spec_pipeline
 from .partitions import require_current_snapshot, snapshot_partitions
 from .resources import WarehouseResource, WatchlistResource
 
@@ -39,9 +38,7 @@ DESCRIPTION = (
 
 @dlt_assets(
     dlt_source=trendtrack_source(),
-    dlt_pipeline=dlt.pipeline(
-        pipeline_name=PIPELINE_NAME, destination="duckdb", dataset_name=DATASET
-    ),
+    dlt_pipeline=spec_pipeline(PIPELINE_NAME, DATASET),
     name=PIPELINE_NAME,
     dagster_dlt_translator=RawTableTranslator(
         DATASET, GROUP, {"vendor": "trendtrack", "period": "snapshot"}, DESCRIPTION

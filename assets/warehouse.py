@@ -14,6 +14,7 @@ from typing import Any
 
 import dagster as dg
 
+from assets.ingest import POOL
 from assets.resources import WarehouseResource
 from warehouse.models import (
     MODELS_ROOT,
@@ -25,7 +26,6 @@ from warehouse.models import (
     table_columns,
 )
 
-POOL = "duckdb_writer"
 KINDS = {"sql", "duckdb"}
 SAMPLE_ROWS = 5
 SEVERITIES = {"warn": dg.AssetCheckSeverity.WARN, "error": dg.AssetCheckSeverity.ERROR}

@@ -16,7 +16,17 @@ if [ -z "$PYTHON" ]; then
 fi
 [ -n "$PYTHON" ] || { echo "error: Python 3.11 is required (set PYTHON=/path/to/python3.11)" >&2; exit 1; }
 
+if [ -x .venv/bin/python ] \
+  && ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+  echo "==> .venv is not Python 3.11: recreating it"
+  rm -rf .venv
+fi
 if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -c 'import ensurepip' 2>/dev/null || {
+    echo "error: $PYTHON cannot create virtualenvs (no ensurepip);" \
+      "on Debian/Ubuntu: apt-get install python3.11-venv" >&2
+    exit 1
+  }
   echo "==> creating .venv with $PYTHON"
   "$PYTHON" -m venv .venv
 fi
@@ -30,7 +40,13 @@ if [ ! -f "$stamp" ]; then
   echo "==> installed in $(( $(date +%s) - start ))s"
 fi
 
-export DAGSTER_HOME="${DAGSTER_HOME:-$ROOT/.dagster}"
-mkdir -p "$DAGSTER_HOME"
-cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"
+# The project's own instance follows dagster.yaml; a DAGSTER_HOME you set keeps its own file.
+if [ -z "${DAGSTER_HOME:-}" ]; then
+  export DAGSTER_HOME="$ROOT/.dagster"
+  mkdir -p "$DAGSTER_HOME"
+  cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"
+elif [ ! -f "$DAGSTER_HOME/dagster.yaml" ]; then
+  mkdir -p "$DAGSTER_HOME"
+  cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"
+fi
 export PATH="$ROOT/.venv/bin:$PATH"
