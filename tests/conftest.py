@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
 import pytest
+from dagster_dlt import DagsterDltResource
 
 from assets.resources import WarehouseResource, WatchlistResource
 from simulator.server import Simulator
@@ -43,6 +46,21 @@ def sim(simulator: Simulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Simul
 
 
 @pytest.fixture
+def frozen_now() -> datetime:
+    """The instant `frozen` stops the simulator's clock at: real now, so snapshots are today's.
+
+    A module whose tests need a fixed day overrides this fixture."""
+    return datetime.now(UTC)
+
+
+@pytest.fixture
+def frozen(sim: Simulator, frozen_now: datetime, monkeypatch: pytest.MonkeyPatch) -> Simulator:
+    """The simulator with its clock held still: every pull in a test sees the same world."""
+    monkeypatch.setattr(sim, "now", frozen_now)
+    return sim
+
+
+@pytest.fixture
 def warehouse(tmp_path: Path) -> WarehouseResource:
     return WarehouseResource(path=str(tmp_path / "warehouse.duckdb"))
 
@@ -69,3 +87,32 @@ def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dg
 def count(warehouse: WarehouseResource, sql: str) -> int:
     with duckdb.connect(str(warehouse.file), read_only=True) as con:
         return con.execute(sql).fetchone()[0]
+
+
+def rows(warehouse: WarehouseResource, sql: str) -> list[tuple]:
+    with duckdb.connect(str(warehouse.file), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def today() -> str:
+    """Today's UTC date as a daily partition key; call it inside the test, not at import."""
+    return datetime.now(UTC).date().isoformat()
+
+
+def materialize(
+    assets: Sequence[Any],
+    warehouse: WarehouseResource,
+    watchlist: WatchlistResource,
+    instance: dg.DagsterInstance | None = None,
+    **kwargs: Any,
+) -> dg.ExecuteInProcessResult:
+    """One in-process run of ingest `assets` with the real dlt, warehouse and watchlist
+    resources; failures are returned, not raised. `kwargs` go to `dg.materialize`
+    (`partition_key`, `tags`)."""
+    return dg.materialize(
+        assets,
+        resources={"dlt": DagsterDltResource(), "warehouse": warehouse, "watchlist": watchlist},
+        instance=instance,
+        raise_on_error=False,
+        **kwargs,
+    )

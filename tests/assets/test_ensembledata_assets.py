@@ -5,14 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-from dagster_dlt import DagsterDltResource
 
 from assets.ensembledata import DATASET, ensembledata_tiktok
 from assets.resources import WatchlistResource
 from pipelines.ensembledata import TABLES
-from tests.conftest import count
-
-TODAY = datetime.now(UTC).date().isoformat()
+from tests.conftest import count, materialize, today
 
 
 def watchlist(tmp_path, budget: int | str = 200) -> WatchlistResource:
@@ -25,16 +22,6 @@ def watchlist(tmp_path, budget: int | str = 200) -> WatchlistResource:
         "  keywords: [{name: honest review, period: 7}]\n"
     )
     return WatchlistResource(path=str(path))
-
-
-def materialize(warehouse, watch, instance=None, partition_key=TODAY):
-    return dg.materialize(
-        [ensembledata_tiktok],
-        resources={"dlt": DagsterDltResource(), "warehouse": warehouse, "watchlist": watch},
-        instance=instance,
-        partition_key=partition_key,
-        raise_on_error=False,
-    )
 
 
 def failure_text(result) -> str:
@@ -57,7 +44,9 @@ def test_an_asset_per_table_grouped_tagged_and_pooled():
 
 
 def test_todays_snapshot_loads_with_checks_and_run_metadata(sim, warehouse, tmp_path):
-    result = materialize(warehouse, watchlist(tmp_path))
+    result = materialize(
+        [ensembledata_tiktok], warehouse, watchlist(tmp_path), partition_key=today()
+    )
     assert result.success
     videos = count(warehouse, f"select count(*) from {DATASET}.videos")
     assert videos > 0
@@ -85,7 +74,9 @@ def test_todays_snapshot_loads_with_checks_and_run_metadata(sim, warehouse, tmp_
 def test_a_past_partition_fails_saying_snapshots_cannot_be_backfilled(sim, warehouse, tmp_path):
     before = sim.stats("ensembledata")["total"]
     yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
-    result = materialize(warehouse, watchlist(tmp_path), partition_key=yesterday)
+    result = materialize(
+        [ensembledata_tiktok], warehouse, watchlist(tmp_path), partition_key=yesterday
+    )
     assert not result.success
     text = failure_text(result)
     assert "cannot be backfilled into the past" in text and yesterday in text
@@ -93,7 +84,9 @@ def test_a_past_partition_fails_saying_snapshots_cannot_be_backfilled(sim, wareh
 
 
 def test_budget_reached_fails_with_units_used_and_keeps_whole_entries(sim, warehouse, tmp_path):
-    result = materialize(warehouse, watchlist(tmp_path, budget=3))
+    result = materialize(
+        [ensembledata_tiktok], warehouse, watchlist(tmp_path, budget=3), partition_key=today()
+    )
     assert not result.success
     text = failure_text(result)
     # skincare (2 pages) landed whole; makeup's first page fit, its second would not
@@ -109,7 +102,9 @@ def test_budget_reached_fails_with_units_used_and_keeps_whole_entries(sim, wareh
     assert budget.metadata["units_budget"].value == 3
     assert evaluations["unique_key"].passed
     # a later run with budget left buys only the two entries missing, nothing duplicates
-    rerun = materialize(warehouse, watchlist(tmp_path, budget=50))
+    rerun = materialize(
+        [ensembledata_tiktok], warehouse, watchlist(tmp_path, budget=50), partition_key=today()
+    )
     assert rerun.success
     meta = rerun.get_asset_materialization_events()[0].materialization.metadata
     assert meta["entries_resumed"].value == 1 and meta["units_used_before_run"].value == 3
@@ -124,10 +119,14 @@ def test_budget_reached_fails_with_units_used_and_keeps_whole_entries(sim, wareh
 
 
 def test_a_rerun_of_a_complete_day_buys_nothing_and_still_succeeds(sim, warehouse, tmp_path):
-    assert materialize(warehouse, watchlist(tmp_path)).success
+    assert materialize(
+        [ensembledata_tiktok], warehouse, watchlist(tmp_path), partition_key=today()
+    ).success
     videos = count(warehouse, f"select count(*) from {DATASET}.videos")
     before = sim.stats("ensembledata")["credits"]
-    again = materialize(warehouse, watchlist(tmp_path))
+    again = materialize(
+        [ensembledata_tiktok], warehouse, watchlist(tmp_path), partition_key=today()
+    )
     assert again.success and sim.stats("ensembledata")["credits"] == before
     mats = {
         m.materialization.asset_key.path[-1]: m.materialization.metadata
@@ -146,7 +145,9 @@ def test_bad_token_fails_clearly_and_leaves_no_trace(
 ):
     token = "ed-asset-wrong-token-9876"
     monkeypatch.setenv("SOURCES__ENSEMBLEDATA__API_KEY", token)
-    result = materialize(warehouse, watchlist(tmp_path), dagster_home)
+    result = materialize(
+        [ensembledata_tiktok], warehouse, watchlist(tmp_path), dagster_home, partition_key=today()
+    )
     assert not result.success
     text = failure_text(result)
     assert "HTTP 491" in text and "SOURCES__ENSEMBLEDATA__API_KEY" in text

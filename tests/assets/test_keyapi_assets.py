@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 import pytest
-from dagster_dlt import DagsterDltResource
 
 from assets.keyapi import keyapi_assets
 from assets.resources import WatchlistResource
-from tests.conftest import count
+from tests.conftest import count, materialize, rows
 
 BY_PERIOD = {next(iter(a.specs)).tags["period"]: a for a in keyapi_assets}
-
-
-def materialize(asset, warehouse, watchlist, instance=None, **kwargs):
-    return dg.materialize(
-        [asset],
-        resources={"dlt": DagsterDltResource(), "warehouse": warehouse, "watchlist": watchlist},
-        instance=instance,
-        raise_on_error=False,
-        **kwargs,
-    )
 
 
 def test_assets_are_keyed_by_table_grouped_and_pooled():
@@ -44,7 +33,7 @@ def test_assets_are_keyed_by_table_grouped_and_pooled():
 def test_each_partitioned_asset_materializes_one_partition(
     sim, warehouse, watchlist, period, key, table
 ):
-    result = materialize(BY_PERIOD[period], warehouse, watchlist, partition_key=key)
+    result = materialize([BY_PERIOD[period]], warehouse, watchlist, partition_key=key)
     assert result.success
     got = count(warehouse, f"select count(*) from raw_keyapi.{table} where ranking_date = '{key}'")
     assert got == 2 * 2 * 20  # regions x rank fields x (2 pages x 10)
@@ -58,32 +47,49 @@ def test_each_partitioned_asset_materializes_one_partition(
     assert mat.materialization.partition == key
 
 
-def test_a_range_backfill_is_one_run_over_every_day(sim, warehouse, watchlist):
+def test_a_range_backfill_is_one_run_over_every_day(sim, warehouse, watchlist, dagster_home):
+    days = ["2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04"]
+    before = sim.stats("keyapi")["total"]
     result = materialize(
-        BY_PERIOD["day"],
+        [BY_PERIOD["day"]],
         warehouse,
         watchlist,
+        dagster_home,
         tags={
-            "dagster/asset_partition_range_start": "2026-03-01",
-            "dagster/asset_partition_range_end": "2026-03-04",
+            "dagster/asset_partition_range_start": days[0],
+            "dagster/asset_partition_range_end": days[-1],
         },
     )
     assert result.success
-    days = count(
-        warehouse, "select count(distinct ranking_date) from raw_keyapi.video_rankings_daily"
+    # the watchlist: 2 regions x 2 rank fields, 2 pages of 10 per ranking list
+    per_day = rows(
+        warehouse,
+        "select ranking_date::varchar, count(*) from raw_keyapi.video_rankings_daily "
+        "group by 1 order by 1",
     )
-    assert days == 4
+    assert per_day == [(day, 2 * 2 * 20) for day in days]
+    assert sim.stats("keyapi")["total"] - before == 4 * 2 * 2 * 2, "2 pages per ranking list"
+    # one run materialized all four partitions
+    assert [run.run_id for run in dagster_home.get_runs()] == [result.run_id]
+    key = dg.AssetKey(["raw_keyapi", "video_rankings_daily"])
+    records = dagster_home.fetch_materializations(key, limit=10).records
+    assert sorted((r.run_id, r.partition_key) for r in records) == [
+        (result.run_id, day) for day in days
+    ]
+    meta = result.get_asset_materialization_events()[0].materialization.metadata
+    assert meta["requests"].value == 4 * 2 * 2 * 2
+    assert meta["rows_fetched"].value == meta["dagster/row_count"].value == 4 * 2 * 2 * 20
 
 
 def test_expired_key_fails_the_run_clearly_and_keeps_earlier_partitions(
     sim, warehouse, watchlist, dagster_home, caplog
 ):
     assert materialize(
-        BY_PERIOD["day"], warehouse, watchlist, dagster_home, partition_key="2026-03-03"
+        [BY_PERIOD["day"]], warehouse, watchlist, dagster_home, partition_key="2026-03-03"
     ).success
     sim.set_faults("keyapi", auth_fail=True)
     result = materialize(
-        BY_PERIOD["day"], warehouse, watchlist, dagster_home, partition_key="2026-03-04"
+        [BY_PERIOD["day"]], warehouse, watchlist, dagster_home, partition_key="2026-03-04"
     )
     assert not result.success
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
@@ -93,7 +99,7 @@ def test_expired_key_fails_the_run_clearly_and_keeps_earlier_partitions(
     # the key is nowhere: not in the event log, not in the warehouse, not in captured logs
     key = sim.api_keys["keyapi"]
     records = dagster_home.get_records_for_run(result.run_id).records
-    assert all(key not in str(r.event_log_entry) for r in records)
+    assert records and all(key not in str(r.event_log_entry) for r in records)
     assert key not in caplog.text
     assert key.encode() not in warehouse.file.read_bytes()
 
@@ -102,13 +108,13 @@ def test_quota_hit_keeps_whole_slices_and_a_rerun_completes_without_duplicates(
     sim, warehouse, watchlist
 ):
     sim.set_faults("keyapi", quota_after=3)
-    result = materialize(BY_PERIOD["day"], warehouse, watchlist, partition_key="2026-03-05")
+    result = materialize([BY_PERIOD["day"]], warehouse, watchlist, partition_key="2026-03-05")
     assert not result.success
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert "quota exhausted" in str(failure.event_specific_data.error)
     assert count(warehouse, "select count(*) from raw_keyapi.video_rankings_daily") == 20
     sim.reset_faults()
-    assert materialize(BY_PERIOD["day"], warehouse, watchlist, partition_key="2026-03-05").success
+    assert materialize([BY_PERIOD["day"]], warehouse, watchlist, partition_key="2026-03-05").success
     assert count(warehouse, "select count(*) from raw_keyapi.video_rankings_daily") == 80
     assert (
         count(
@@ -125,7 +131,7 @@ def test_invalid_watchlist_fails_before_any_request(sim, warehouse, tmp_path):
     bad.write_text("keyapi:\n  regions: [usa]\n  rank_field: [views]\n")
     before = sim.stats("keyapi")["total"]
     result = materialize(
-        BY_PERIOD["day"], warehouse, WatchlistResource(path=str(bad)), partition_key="2026-03-03"
+        [BY_PERIOD["day"]], warehouse, WatchlistResource(path=str(bad)), partition_key="2026-03-03"
     )
     assert not result.success
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]

@@ -6,15 +6,15 @@ from datetime import UTC, date, datetime
 
 import dagster as dg
 import pytest
-from dagster_dlt import DagsterDltResource
 
 from assets.definitions import defs
 from assets.resources import WatchlistResource
 from assets.tiktok_research import tiktok_research_checks, tiktok_research_videos
 from simulator import tiktok_research as sim_research
-from tests.conftest import count
+from tests.conftest import count, materialize
 
 TABLE = "raw_tiktok_research.videos"
+ASSETS = [tiktok_research_videos, tiktok_research_checks]
 RANGE = {
     "dagster/asset_partition_range_start": "2026-03-02",
     "dagster/asset_partition_range_end": "2026-03-04",
@@ -39,16 +39,6 @@ def gb_videos(sim) -> int:
     return sum(len(sim.world.videos_published_on(date(2026, 3, d), "GB")) for d in (2, 3, 4))
 
 
-def materialize(warehouse, watchlist, instance=None, **kwargs):
-    return dg.materialize(
-        [tiktok_research_videos, tiktok_research_checks],
-        resources={"dlt": DagsterDltResource(), "warehouse": warehouse, "watchlist": watchlist},
-        instance=instance,
-        raise_on_error=False,
-        **kwargs,
-    )
-
-
 def test_asset_is_keyed_grouped_pooled_and_outside_daily_job():
     spec = next(iter(tiktok_research_videos.specs))
     assert spec.key == dg.AssetKey(["raw_tiktok_research", "videos"])
@@ -64,7 +54,7 @@ def test_asset_is_keyed_grouped_pooled_and_outside_daily_job():
 def test_a_range_run_loads_every_day_with_quota_metadata_and_passing_checks(
     sim, warehouse, watchlist, dagster_home
 ):
-    result = materialize(warehouse, watchlist, dagster_home, tags=RANGE)
+    result = materialize(ASSETS, warehouse, watchlist, dagster_home, tags=RANGE)
     assert result.success
     days = count(warehouse, f"select count(distinct create_day) from {TABLE}")
     gb = count(warehouse, f"select count(*) from {TABLE} where query_name = 'gb'")
@@ -97,7 +87,7 @@ def test_quota_hit_fails_the_run_keeps_complete_windows_and_reports_quota(
 ):
     pages = -(-gb_videos(sim) // 50)  # the first query's window completes, then quota
     sim.set_faults("tiktok_research", quota_after=pages)
-    result = materialize(warehouse, watchlist, dagster_home, tags=RANGE)
+    result = materialize(ASSETS, warehouse, watchlist, dagster_home, tags=RANGE)
     assert not result.success
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     error = failure.event_specific_data
@@ -105,7 +95,7 @@ def test_quota_hit_fails_the_run_keeps_complete_windows_and_reports_quota(
     assert error.user_failure_data.metadata["quota_left_estimate"].value == 1000 - pages - 1
     assert count(warehouse, f"select count(distinct query_name) from {TABLE}") == 1
     sim.reset_faults()
-    assert materialize(warehouse, watchlist, dagster_home, tags=RANGE).success
+    assert materialize(ASSETS, warehouse, watchlist, dagster_home, tags=RANGE).success
     dupes = count(
         warehouse,
         f"select count(*) from (select query_name, id from {TABLE} group by all "
@@ -135,7 +125,7 @@ def test_a_query_that_matches_nothing_materializes_with_zero_rows(sim, warehouse
         "  queries:\n"
         "    - {name: nobody, usernames: [no_such_creator_anywhere], regions: [US]}\n"
     )
-    result = materialize(warehouse, WatchlistResource(path=str(path)), tags=RANGE)
+    result = materialize(ASSETS, warehouse, WatchlistResource(path=str(path)), tags=RANGE)
     assert result.success
     mats = result.get_asset_materialization_events()
     assert sorted(m.materialization.partition for m in mats) == ["2026-03-02", "2026-03-03",

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-import duckdb
 import pytest
 
 from assets.resources import WarehouseResource
@@ -18,17 +17,10 @@ from pipelines.errors import AuthError, QuotaExhausted
 from pipelines.http import ClientSettings, VendorClient
 from simulator import ensembledata as sim_ed
 from simulator.world import metrics_at
-from tests.conftest import count
+from tests.conftest import count, rows
 
 DATASET = "raw_ensembledata"
 TODAY = datetime.now(UTC).date()
-
-
-@pytest.fixture
-def frozen(sim, monkeypatch):
-    """The simulator with its clock stopped: two runs see the same posts and counts."""
-    monkeypatch.setattr(sim, "now", datetime.now(UTC))
-    return sim
 
 
 def load(warehouse, watch: dict[str, Any], observed_on: date = TODAY) -> EnsembleDataReport:
@@ -37,11 +29,6 @@ def load(warehouse, watch: dict[str, Any], observed_on: date = TODAY) -> Ensembl
     source = ensembledata_source(watch=watch, observed_on=observed_on, report=report)
     pipeline.run(source, loader_file_format="parquet")
     return report
-
-
-def rows(warehouse, sql: str) -> list[tuple]:
-    with duckdb.connect(str(warehouse.file), read_only=True) as con:
-        return con.execute(sql).fetchall()
 
 
 def present(warehouse) -> set[str]:

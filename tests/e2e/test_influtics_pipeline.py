@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-import duckdb
 import pytest
 
 from pipelines.errors import AuthError, InvalidRequest
 from pipelines.influtics import InfluticsReport, influtics_source
 from simulator.influtics import observations, tracked_videos
-from tests.conftest import count
+from tests.conftest import count, rows
 
 NOW = datetime(2026, 3, 4, 6, 30, tzinfo=UTC)
 DAY = NOW.date()
@@ -22,10 +21,9 @@ VIDEOS, POINTS, QUARANTINE = (
 
 
 @pytest.fixture
-def frozen(sim, monkeypatch):
-    """The simulator's clock held still, so every pull in a test sees the same list."""
-    monkeypatch.setattr(sim, "now", NOW)
-    return sim
+def frozen_now():
+    """`frozen` holds the simulator's clock at NOW, so every pull in a test sees the same list."""
+    return NOW
 
 
 def load(warehouse, day: date = DAY, **kwargs) -> InfluticsReport:
@@ -35,11 +33,6 @@ def load(warehouse, day: date = DAY, **kwargs) -> InfluticsReport:
         influtics_source(observed_on=day, report=report, **kwargs), loader_file_format="parquet"
     )
     return report
-
-
-def rows(warehouse, sql: str) -> list[tuple]:
-    with duckdb.connect(str(warehouse.file), read_only=True) as con:
-        return con.execute(sql).fetchall()
 
 
 def expected(sim, platform: str = "TikTok") -> tuple[set[int], int]:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-import duckdb
 import pytest
 
 from pipelines.errors import AuthError, MalformedResponse, QuotaExhausted
 from pipelines.keyapi import keyapi_source
 from pipelines.report import RunReport
-from tests.conftest import count
+from tests.conftest import count, rows
 
 DAYS = [date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)]
 TABLE = "raw_keyapi.video_rankings_daily"
@@ -30,11 +29,6 @@ def load(warehouse, dates=DAYS, pages=2, **kwargs) -> RunReport:
     )
     pipeline.run(source, loader_file_format="parquet")
     return report
-
-
-def rows(warehouse, sql: str) -> list[tuple]:
-    with duckdb.connect(str(warehouse.file), read_only=True) as con:
-        return con.execute(sql).fetchall()
 
 
 def test_rankings_land_typed_and_complete(sim, warehouse):
@@ -69,23 +63,27 @@ def test_rankings_land_typed_and_complete(sim, warehouse):
 
 
 def test_rerun_of_partition_replaces_rows(sim, warehouse):
+    counts = (
+        f"select ranking_date, region, rank_field, count(*) from {TABLE} group by all order by all"
+    )
+    loads = (
+        "select ranking_date, count(distinct _dlt_load_id), max(_dlt_load_id) "
+        f"from {TABLE} group by 1"
+    )
     load(warehouse)
-    before = rows(
-        warehouse,
-        f"select ranking_date, region, rank_field, count(*) from {TABLE} group by all order by all",
-    )
+    before = rows(warehouse, counts)
+    first = {day: load_id for day, _, load_id in rows(warehouse, loads)}
+    assert len(before) == 3 * 2 * 2 and {n for *_, n in before} == {20}
     load(warehouse, dates=DAYS[1:2])
-    after = rows(
-        warehouse,
-        f"select ranking_date, region, rank_field, count(*) from {TABLE} group by all order by all",
+    assert rows(warehouse, counts) == before, "row counts per slice are unchanged"
+    after = rows(warehouse, loads)
+    assert sorted((day, n) for day, n, _ in after) == [(day, 1) for day in DAYS], (
+        "each day holds exactly one load: the re-pulled day only its newest"
     )
-    assert before == after
-    loads = rows(
-        warehouse,
-        f"select ranking_date, count(distinct _dlt_load_id) from {TABLE} group by 1 order by 1",
-    )
-    assert [n for _, n in loads] == [1, 1, 1], "the re-pulled day holds only its newest load"
-    assert loads[1] != loads[0]
+    latest = {day: load_id for day, _, load_id in after}
+    repulled = latest.pop(DAYS[1])
+    assert latest == {day: first[day] for day in (DAYS[0], DAYS[2])}, "other days untouched"
+    assert all(float(repulled) > float(other) for other in latest.values()), (repulled, latest)
 
 
 def test_rate_limits_and_server_errors_give_the_same_rows_as_a_clean_run(sim, warehouse, tmp_path):
@@ -119,15 +117,16 @@ def test_timeouts_and_truncated_bodies_are_retried(sim, warehouse):
 
 
 @pytest.mark.parametrize(
-    ("faults", "error", "words"),
+    ("faults", "error", "words", "slices"),
     [
-        ({"auth_fail": True}, AuthError, "SOURCES__KEYAPI__API_KEY"),
-        ({"quota_after": 5}, QuotaExhausted, "quota"),
-        ({"drift": "type_change"}, MalformedResponse, "total_views_cnt"),
+        ({"auth_fail": True}, AuthError, "SOURCES__KEYAPI__API_KEY", 0),
+        # 5 requests = two whole slices of two pages, the third slice's first page
+        ({"quota_after": 5}, QuotaExhausted, "quota", 2),
+        ({"drift": "type_change"}, MalformedResponse, "total_views_cnt", 0),
     ],
 )
 def test_unrecoverable_errors_stop_cleanly_and_keep_complete_slices(
-    sim, warehouse, faults, error, words
+    sim, warehouse, faults, error, words, slices
 ):
     load(warehouse, dates=DAYS[:1])
     first_day = rows(warehouse, f"select * exclude (_dlt_load_id) from {TABLE} order by all")
@@ -148,9 +147,7 @@ def test_unrecoverable_errors_stop_cleanly_and_keep_complete_slices(
         f"select ranking_date, region, rank_field, count(*) from {TABLE} "
         f"where ranking_date > '{DAYS[0]}' group by all",
     )
-    assert all(n == 20 for *_, n in landed), "only whole slices land"
-    if faults.get("quota_after"):
-        assert len(landed) == 2, "5 requests = two whole slices of two pages"
+    assert [n for *_, n in landed] == [20] * slices, "only whole slices land"
     sim.reset_faults()
     assert load(warehouse, dates=DAYS[1:]).stopped_by is None
     assert count(warehouse, f"select count(*) from {TABLE}") == 3 * 2 * 2 * 20
@@ -167,6 +164,7 @@ def test_missing_field_lands_as_null(sim, warehouse):
     sim.set_faults("keyapi", drift="missing_field")
     report = load(warehouse, dates=DAYS[:1])
     assert report.stopped_by is None and "-nick_name" in report.schema_drift
+    assert count(warehouse, f"select count(*) from {TABLE}") == 2 * 2 * 20
     assert count(warehouse, f"select count(nick_name) from {TABLE}") == 0
 
 

@@ -6,7 +6,6 @@ import json
 from datetime import date, timedelta
 from typing import Any
 
-import duckdb
 import httpx
 import pytest
 from dagster._core.errors import DagsterExecutionInterruptedError
@@ -21,7 +20,7 @@ from pipelines.tiktok_research import (
     tiktok_research_source,
 )
 from simulator import tiktok_research as sim_research
-from tests.conftest import count
+from tests.conftest import count, rows
 
 TABLE = "raw_tiktok_research.videos"
 DAYS = [date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)]
@@ -38,11 +37,6 @@ def load(warehouse, days=DAYS, **watch: Any) -> tuple[RunReport, RequestBudget]:
     pipeline = warehouse.dlt_pipeline("tiktok_research_videos", "raw_tiktok_research")
     pipeline.run(source, loader_file_format="parquet")
     return report, budget
-
-
-def rows(warehouse, sql: str) -> list[tuple]:
-    with duckdb.connect(str(warehouse.file), read_only=True) as con:
-        return con.execute(sql).fetchall()
 
 
 def world_ids(sim, days=DAYS, region="US") -> set[int]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-import duckdb
 import pytest
 
 from pipelines.errors import AuthError, InvalidRequest, QuotaExhausted
@@ -14,7 +13,7 @@ from pipelines.report import RunReport
 from pipelines.trendtrack import LIBRARY_PATH, PROFILE, TABLES, trendtrack_source
 from simulator import trendtrack as sim_tt
 from simulator.trendtrack import shop_id
-from tests.conftest import count
+from tests.conftest import count, rows
 
 DAY1 = date(2026, 3, 2)
 DAY2 = DAY1 + timedelta(days=1)
@@ -30,13 +29,6 @@ WATCH = {
 
 
 UNKNOWN = "tiktok_7000000000000000001"
-
-
-@pytest.fixture
-def frozen(sim, monkeypatch):
-    """The simulator with its clock stopped: one library index hour for the whole test."""
-    monkeypatch.setattr(sim, "now", datetime.now(UTC))
-    return sim
 
 
 def library(sim) -> tuple[sim_tt.Entry, ...]:
@@ -72,11 +64,6 @@ def load(warehouse, watch=WATCH, observed_on=DAY1) -> RunReport:
     source = trendtrack_source(watch=watch, observed_on=observed_on, report=report)
     pipeline.run(source, loader_file_format="parquet")
     return report
-
-
-def rows(warehouse, sql: str) -> list[tuple]:
-    with duckdb.connect(str(warehouse.file), read_only=True) as con:
-        return con.execute(sql).fetchall()
 
 
 def test_nested_items_land_flat_with_children_and_dimensions(frozen, warehouse):

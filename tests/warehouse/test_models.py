@@ -206,6 +206,10 @@ def test_every_test_passes_on_clean_data(
     _clean_rankings(con)
     build_all()
 
+    # 2 + 2 daily listings and 1 weekly; the mart adds 101 dropping out on 05-02
+    assert con.execute(f"select count(*) from {STAGING}").fetchone() == (5,)
+    assert con.execute(f"select count(*) from {MART}").fetchone() == (6,)
+    assert con.execute(f"select video_id from {MART} where is_dropped_out").fetchall() == [(101,)]
     for model in models.values():
         results = run_tests(con, model)
         assert len(results) == len(model.tests)
@@ -270,8 +274,9 @@ def test_duplicate_grain_and_orphan_video_fail_their_tests(
     assert "not exists" in orphan.test.sql
 
 
-def test_missing_raw_input_says_which_asset_to_materialize(tmp_path: Path) -> None:
-    models = {m.relation: m for m in load_models()}
+def test_missing_raw_input_says_which_asset_to_materialize(
+    tmp_path: Path, models: dict[str, Model]
+) -> None:
     with duckdb.connect(str(tmp_path / "empty.duckdb")) as con:
         with pytest.raises(ModelError) as info:
             build_model(con, models[STAGING])
