@@ -52,9 +52,11 @@ import dlt
 import pyarrow as pa
 from dlt.common.typing import TSecretStrValue
 from dlt.sources import DltResource
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from .errors import ConfigError, InvalidRequest, MalformedResponse, QuotaExhausted, VendorError
+from . import config
+from .config import StrictModel
+from .errors import InvalidRequest, MalformedResponse, QuotaExhausted, VendorError
 from .fields import merge_resource, to_int, to_obj, to_text
 from .http import ClientSettings, VendorClient, VendorProfile, VendorResponse
 from .report import RunReport
@@ -155,10 +157,6 @@ PROFILE = VendorProfile(
 # -- the watchlist section ------------------------------------------------------------------
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def _name(value: str) -> str:
     value = value.strip()
     if not value:
@@ -166,7 +164,7 @@ def _name(value: str) -> str:
     return value
 
 
-class HashtagFullSearch(_Strict):
+class HashtagFullSearch(StrictModel):
     """`/tt/hashtag/recent-posts`: every post of a hashtag at most `days` old."""
 
     name: str
@@ -176,7 +174,7 @@ class HashtagFullSearch(_Strict):
     _check_name = field_validator("name")(_name)
 
 
-class KeywordWatch(_Strict):
+class KeywordWatch(StrictModel):
     """`/tt/keyword/search` (paged) or `/tt/keyword/full-search` (`full: true`)."""
 
     name: str
@@ -196,7 +194,7 @@ class KeywordWatch(_Strict):
         return value
 
 
-class UserWatch(_Strict):
+class UserWatch(StrictModel):
     """One creator, by `username` or `sec_uid`: info always, posts and follows on request."""
 
     username: str | None = None
@@ -218,7 +216,7 @@ class UserWatch(_Strict):
         return f"user:{self.username or self.sec_uid}"
 
 
-class EnsembleDataWatch(_Strict):
+class EnsembleDataWatch(StrictModel):
     """What to monitor through EnsembleData, and the daily units budget it may spend."""
 
     daily_units_budget: int | None = Field(default=300, ge=1)  # null = no budget
@@ -259,17 +257,8 @@ class EnsembleDataWatch(_Strict):
 
 def validate_watch(watch: EnsembleDataWatch | Mapping[str, Any] | None) -> EnsembleDataWatch:
     """A watch from the watchlist or a plain dict; any problem is a ConfigError naming the
-    watchlist key (`ensembledata.users.0: ...`), raised before any request."""
-    if isinstance(watch, EnsembleDataWatch):
-        return watch
-    try:
-        return EnsembleDataWatch.model_validate(dict(watch or {}))
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in ('ensembledata', *err['loc']))}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"ensembledata watch is invalid: {problems}") from None
+    watchlist key (`ensembledata.<key>: ...`), raised before any request."""
+    return config.validate_watch(EnsembleDataWatch, watch, "ensembledata")
 
 
 # -- parsing one item (pure) ----------------------------------------------------------------

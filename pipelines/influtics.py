@@ -33,8 +33,9 @@ import dlt
 import pyarrow as pa
 from dlt.common.typing import TSecretStrValue
 from dlt.sources import DltResource
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from .config import StrictModel
 from .errors import InvalidRequest, MalformedResponse, VendorError
 from .http import ClientSettings, VendorClient, VendorProfile
 from .report import RunReport
@@ -64,10 +65,8 @@ _TIMESTAMP = re.compile(
 )
 
 
-class InfluticsWatch(BaseModel):
+class InfluticsWatch(StrictModel):
     """Which tracked videos to pull; values are the seed's allowed filter values."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     platform: Literal["TikTok", "YouTube", "Instagram"] | None = "TikTok"
     status: Literal["active", "completed", "failed"] | None = None

@@ -46,8 +46,10 @@ import dlt
 import pyarrow as pa
 from dlt.common.typing import TSecretStrValue
 from dlt.sources import DltResource
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from . import config
+from .config import StrictModel
 from .errors import (
     AuthError,
     ConfigError,
@@ -248,11 +250,7 @@ class TaskLimitReached(QueryTaskError):
 # -- the watchlist entry: condition groups from the seed, plus shortcuts -------------------
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Condition(_Strict):
+class Condition(StrictModel):
     """One seed condition: a field, an operator that the seed allows for it, and values."""
 
     field: str
@@ -278,7 +276,7 @@ class Condition(_Strict):
         return self.operator.upper()
 
 
-class ConditionGroup(_Strict):
+class ConditionGroup(StrictModel):
     """`and`: all must hold; `or`: at least one; `not`: none."""
 
     operator: Literal["and", "or", "not"]
@@ -330,7 +328,7 @@ def _mode_hint(field: str, op: str, mode: Mode | None) -> str:
     return ""
 
 
-class ResearchQuery(_Strict):
+class ResearchQuery(StrictModel):
     """One watched query. Shortcuts and `condition_groups` combine with AND.
 
     A video matches when it has any of `hashtags` or any of `keywords` (one `or` group),
@@ -407,7 +405,7 @@ class ResearchQuery(_Strict):
         return groups
 
 
-class ResearchWatch(_Strict):
+class ResearchWatch(StrictModel):
     """Which Research API queries to crawl every night, and how."""
 
     mode: Literal["query", "task"] = "query"
@@ -442,13 +440,9 @@ class ResearchWatch(_Strict):
 
 
 def validate_watch(watch: ResearchWatch | Mapping[str, Any] | None) -> ResearchWatch:
-    """A watch from the watchlist or a dict; any problem is a ConfigError, before requests."""
-    if isinstance(watch, ResearchWatch):
-        return watch
-    try:
-        return ResearchWatch.model_validate(watch or {})
-    except ValueError as exc:
-        raise ConfigError(f"tiktok_research watch is invalid: {exc}") from None
+    """A watch from the watchlist or a plain dict; any problem is a ConfigError naming the
+    watchlist key (`tiktok_research.<key>: ...`), raised before any request."""
+    return config.validate_watch(ResearchWatch, watch, "tiktok_research")
 
 
 # -- request building -----------------------------------------------------------------------

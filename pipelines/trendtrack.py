@@ -41,8 +41,10 @@ import dlt
 import pyarrow as pa
 from dlt.common.typing import TSecretStrValue
 from dlt.sources import DltResource
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from . import config
+from .config import StrictModel
 from .errors import ConfigError, InvalidRequest, MalformedResponse, VendorError
 from .fields import (
     merge_resource,
@@ -96,11 +98,7 @@ _ITEM_ID = re.compile(r"(?:tiktok_)?(\d{1,19})")
 # -- the watchlist section ----------------------------------------------------------------------
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Listing(_Strict):
+class _Listing(StrictModel):
     """What every paged listing shares; `name` keys its hits in `library_search_hits`."""
 
     name: str
@@ -148,7 +146,7 @@ class ShopLibrary(_Listing):
         return value
 
 
-class TrendtrackWatch(_Strict):
+class TrendtrackWatch(StrictModel):
     """Which Trendtrack searches, shops and items to snapshot every day."""
 
     queries: tuple[LibraryQuery, ...] = (
@@ -176,16 +174,9 @@ class TrendtrackWatch(_Strict):
 
 
 def validate_watch(watch: TrendtrackWatch | Mapping[str, Any] | None) -> TrendtrackWatch:
-    """A watch from the watchlist or a plain dict; any problem is a ConfigError, before requests."""
-    if isinstance(watch, TrendtrackWatch):
-        return watch
-    try:
-        return TrendtrackWatch.model_validate(dict(watch or {}))
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"trendtrack watch is invalid: {problems}") from None
+    """A watch from the watchlist or a plain dict; any problem is a ConfigError naming the
+    watchlist key (`trendtrack.<key>: ...`), raised before any request."""
+    return config.validate_watch(TrendtrackWatch, watch, "trendtrack")
 
 
 # -- HTTP contract ------------------------------------------------------------------------------

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
+from .config import StrictModel, problems
 from .ensembledata import EnsembleDataWatch
 from .errors import ConfigError
 from .influtics import InfluticsWatch
@@ -22,11 +23,7 @@ from .trendtrack import TrendtrackWatch
 DEFAULT_WATCHLIST_PATH = "watchlist.yaml"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class KeyApiWatch(_Strict):
+class KeyApiWatch(StrictModel):
     """Which KeyAPI rankings to pull."""
 
     regions: tuple[str, ...] = ("US", "GB")
@@ -54,7 +51,7 @@ class KeyApiWatch(_Strict):
         return ids
 
 
-class Watchlist(_Strict):
+class Watchlist(StrictModel):
     keyapi: KeyApiWatch = KeyApiWatch()
     influtics: InfluticsWatch = InfluticsWatch()
     trendtrack: TrendtrackWatch = TrendtrackWatch()
@@ -78,7 +75,4 @@ def load_watchlist(path: str | Path | None = None) -> Watchlist:
     try:
         return Watchlist.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"watchlist file {file} is invalid: {problems}") from None
+        raise ConfigError(f"watchlist file {file} is invalid: {problems(exc)}") from None
