@@ -23,12 +23,19 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-import duckdb
 from dagster_dlt import DagsterDltResource, build_dlt_asset_specs
 
 from pipelines.ensembledata import KEYS, TABLES, EnsembleDataReport, ensembledata_source
 
-from .ingest import POOL, RawTableTranslator, run_dlt_source, spec_pipeline
+from .ingest import (
+    POOL,
+    RawTableTranslator,
+    existing_tables,
+    key_check_results,
+    key_check_specs,
+    run_dlt_source,
+    spec_pipeline,
+)
 from .partitions import require_current_snapshot, snapshot_partitions
 from .resources import WarehouseResource, WatchlistResource
 
@@ -80,20 +87,11 @@ def _asset_specs() -> list[dg.AssetSpec]:
     ]
 
 
+PRIMARY_KEYS = {table: KEYS[table][0] for table in TABLES}
+
+
 def _check_specs() -> list[dg.AssetCheckSpec]:
-    specs = []
-    for table in TABLES:
-        columns = ", ".join(KEYS[table][0])
-        specs.append(
-            dg.AssetCheckSpec(
-                "unique_key", asset=_key(table), description=f"no two rows share ({columns})"
-            )
-        )
-        specs.append(
-            dg.AssetCheckSpec(
-                "key_not_null", asset=_key(table), description=f"({columns}) is never null"
-            )
-        )
+    specs = key_check_specs(DATASET, PRIMARY_KEYS)
     specs.append(
         dg.AssetCheckSpec(
             "budget_respected",
@@ -112,48 +110,18 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
     return specs
 
 
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> object:
-    return con.execute(sql).fetchall()[0][0]
-
-
 def _checks(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, report: EnsembleDataReport
 ) -> Iterator[dg.AssetCheckResult]:
     """Results of the selected checks, computed on the warehouse after the load."""
     selected = context.selected_asset_check_keys
     with warehouse.connect(read_only=True) as con:
-        present = {
-            name
-            for (name,) in con.execute(
-                "select table_name from information_schema.tables where table_schema = ?",
-                [DATASET],
-            ).fetchall()
-        }
-        for table in TABLES:
-            columns = KEYS[table][0]
-            dupes = nulls = 0
-            if table in present:
-                dupes = _scalar(
-                    con,
-                    f"select count(*) from (select {', '.join(columns)} from {DATASET}.{table} "
-                    "group by all having count(*) > 1)",
-                )
-                nulls = _scalar(
-                    con,
-                    f"select count(*) from {DATASET}.{table} where "
-                    + " or ".join(f"{c} is null" for c in columns),
-                )
-            for name, bad in (("unique_key", dupes), ("key_not_null", nulls)):
-                if dg.AssetCheckKey(_key(table), name) in selected:
-                    yield dg.AssetCheckResult(
-                        check_name=name,
-                        asset_key=_key(table),
-                        passed=bad == 0,
-                        metadata={"offending_rows": bad},
-                    )
+        yield from key_check_results(con, DATASET, PRIMARY_KEYS, selected)
         newest = None
-        if STATS_TABLE in present:
-            newest = _scalar(con, f"select max(observed_on) from {DATASET}.{STATS_TABLE}")
+        if STATS_TABLE in existing_tables(con, DATASET):
+            [(newest,)] = con.execute(
+                f"select max(observed_on) from {DATASET}.{STATS_TABLE}"
+            ).fetchall()
     used = report.units_used_before + report.units_spent
     budget = report.units_budget
     if dg.AssetCheckKey(_key(STATS_TABLE), "budget_respected") in selected:

@@ -24,7 +24,7 @@ from pipelines.influtics import (
     influtics_source,
 )
 
-from .ingest import POOL, RawTableTranslator, run_dlt_source, spec_pipeline
+from .ingest import POOL, RawTableTranslator, existing_tables, run_dlt_source, spec_pipeline
 from .partitions import require_current_snapshot, snapshot_partitions
 from .resources import WarehouseResource, WatchlistResource
 
@@ -120,14 +120,6 @@ def _asset_specs() -> list[dg.AssetSpec]:
     ]
 
 
-def _table_exists(con, table: str) -> bool:  # type: ignore[no-untyped-def]
-    found = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [DATASET, table],
-    ).fetchall()
-    return found[0][0] > 0
-
-
 def _checks(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
@@ -143,7 +135,7 @@ def _checks(
             if dg.AssetCheckKey(KEYS[table], name) not in selected:
                 continue
             bad = 0
-            if _table_exists(con, table):
+            if table in existing_tables(con, DATASET):
                 bad = con.execute(sql.format(t=f"{DATASET}.{table}")).fetchall()[0][0]
             yield dg.AssetCheckResult(
                 check_name=name,
@@ -154,7 +146,7 @@ def _checks(
         if dg.AssetCheckKey(KEYS[QUARANTINE_TABLE], QUARANTINE_CHECK) not in selected:
             return
         reasons: list[tuple[str, int]] = []
-        if _table_exists(con, QUARANTINE_TABLE) and load_ids:
+        if QUARANTINE_TABLE in existing_tables(con, DATASET) and load_ids:
             marks = ", ".join("?" for _ in load_ids)
             reasons = con.execute(
                 f"select reason, count(*) from {DATASET}.{QUARANTINE_TABLE} "
@@ -180,7 +172,7 @@ def _checks(
 def _freshness(con, today: date) -> dg.AssetCheckResult:  # type: ignore[no-untyped-def]
     """`observed_today`: today's snapshot landed; the vendor's own last update as context."""
     newest = vendor_update = None
-    if _table_exists(con, VIDEOS_TABLE):
+    if VIDEOS_TABLE in existing_tables(con, DATASET):
         newest, vendor_update = con.execute(
             f"select max(observed_on), max(stats_last_updated) from {DATASET}.{VIDEOS_TABLE}"
         ).fetchall()[0]

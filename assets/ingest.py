@@ -5,12 +5,13 @@ and the handling of a source stopped early by its vendor are the same for all of
 """
 
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import dlt
+import duckdb
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
@@ -112,3 +113,58 @@ def _with_table_totals(
                 asset_key=result.asset_key,
                 metadata={**(result.metadata or {}), **meta, "dagster/row_count": total},
             )
+
+
+def existing_tables(con: duckdb.DuckDBPyConnection, dataset: str) -> set[str]:
+    """Tables dlt has created in `dataset` so far (none before a table's first rows)."""
+    found = con.execute(
+        "select table_name from information_schema.tables where table_schema = ?", [dataset]
+    ).fetchall()
+    return {name for (name,) in found}
+
+
+def key_check_specs(dataset: str, keys: Mapping[str, Sequence[str]]) -> list[dg.AssetCheckSpec]:
+    """`unique_key` and `key_not_null` on every table's primary key."""
+    specs = []
+    for table, key in keys.items():
+        asset, columns = dg.AssetKey([dataset, table]), ", ".join(key)
+        unique = f"no two rows share ({columns})"
+        specs.append(dg.AssetCheckSpec("unique_key", asset=asset, description=unique))
+        not_null = f"({columns}) is never null"
+        specs.append(dg.AssetCheckSpec("key_not_null", asset=asset, description=not_null))
+    return specs
+
+
+def key_check_results(
+    con: duckdb.DuckDBPyConnection,
+    dataset: str,
+    keys: Mapping[str, Sequence[str]],
+    selected: Container[dg.AssetCheckKey] | None = None,
+) -> Iterator[dg.AssetCheckResult]:
+    """The results of `key_check_specs` (those in `selected`, default all); a table dlt has
+    not created yet has no bad keys."""
+    present = existing_tables(con, dataset)
+    for table, key in keys.items():
+        asset = dg.AssetKey([dataset, table])
+        rows = dupes = nulls = 0
+        if table in present:
+            columns = ", ".join(key)
+            [(rows, nulls)] = con.execute(
+                f"select count(*), count_if({' or '.join(f'{c} is null' for c in key)}) "
+                f"from {dataset}.{table}"
+            ).fetchall()
+            [(dupes,)] = con.execute(
+                f"select count(*) from (select {columns} from {dataset}.{table} "
+                "group by all having count(*) > 1)"
+            ).fetchall()
+        for name, bad, label in (
+            ("unique_key", dupes, "duplicated_keys"),
+            ("key_not_null", nulls, "null_keys"),
+        ):
+            if selected is None or dg.AssetCheckKey(asset, name) in selected:
+                yield dg.AssetCheckResult(
+                    check_name=name,
+                    asset_key=asset,
+                    passed=bad == 0,
+                    metadata={label: bad, "rows": rows},
+                )

@@ -23,7 +23,7 @@ from dagster_dlt import DagsterDltResource, dlt_assets
 from pipelines.report import RunReport
 from pipelines.tiktok_research import PRIMARY_KEY, TABLE, RequestBudget, tiktok_research_source
 
-from .ingest import POOL, RawTableTranslator, run_dlt_source, spec_pipeline
+from .ingest import POOL, RawTableTranslator, existing_tables, run_dlt_source, spec_pipeline
 from .partitions import daily_partitions, partition_dates
 from .resources import WarehouseResource, WatchlistResource
 
@@ -103,13 +103,7 @@ def tiktok_research_checks(
 ) -> Iterator[dg.AssetCheckResult]:
     table = f"{DATASET}.{TABLE}"
     with warehouse.connect(read_only=True) as con:
-        present = {
-            name
-            for (name,) in con.execute(
-                "select table_name from information_schema.tables where table_schema = ?",
-                [DATASET],
-            ).fetchall()
-        }
+        present = existing_tables(con, DATASET)
         rows = dupes = nulls = 0
         newest = newest_load = None
         if "_dlt_loads" in present:  # dlt records a load even when no video matched

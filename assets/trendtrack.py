@@ -15,13 +15,20 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-import duckdb
 from dagster_dlt import DagsterDltResource, dlt_assets
 
 from pipelines.report import RunReport
 from pipelines.trendtrack import KEYS, TABLES, trendtrack_source
 
-from .ingest import POOL, RawTableTranslator, run_dlt_source, spec_pipeline
+from .ingest import (
+    POOL,
+    RawTableTranslator,
+    existing_tables,
+    key_check_results,
+    key_check_specs,
+    run_dlt_source,
+    spec_pipeline,
+)
 from .partitions import require_current_snapshot, snapshot_partitions
 from .resources import WarehouseResource, WatchlistResource
 
@@ -65,23 +72,9 @@ def _key(table: str) -> dg.AssetKey:
     return dg.AssetKey([DATASET, table])
 
 
+PRIMARY_KEYS = {table: KEYS[table][0] for table in TABLES}
 _CHECK_SPECS = [
-    *[
-        dg.AssetCheckSpec(
-            "unique_key",
-            asset=_key(t),
-            description=f"no two rows share ({', '.join(KEYS[t][0])})",
-        )
-        for t in TABLES
-    ],
-    *[
-        dg.AssetCheckSpec(
-            "key_not_null",
-            asset=_key(t),
-            description=f"({', '.join(KEYS[t][0])}) is never null",
-        )
-        for t in TABLES
-    ],
+    *key_check_specs(DATASET, PRIMARY_KEYS),
     dg.AssetCheckSpec(
         "observed_today",
         asset=_key(SNAPSHOT_TABLE),
@@ -90,56 +83,17 @@ _CHECK_SPECS = [
 ]
 
 
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> object:
-    return con.execute(sql).fetchall()[0][0]
-
-
 @dg.multi_asset_check(specs=_CHECK_SPECS, name="trendtrack_checks")
 def trendtrack_checks(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[dg.AssetCheckResult]:
     with warehouse.connect(read_only=True) as con:
-        present = {
-            name
-            for (name,) in con.execute(
-                "select table_name from information_schema.tables where table_schema = ?",
-                [DATASET],
-            ).fetchall()
-        }
-        for table in TABLES:
-            key = ", ".join(KEYS[table][0])
-            rows = (
-                0
-                if table not in present
-                else _scalar(con, f"select count(*) from {DATASET}.{table}")
-            )
-            dupes = nulls = 0
-            if table in present:
-                dupes = _scalar(
-                    con,
-                    f"select count(*) from (select {key} from {DATASET}.{table} "
-                    "group by all having count(*) > 1)",
-                )
-                nulls = _scalar(
-                    con,
-                    f"select count(*) from {DATASET}.{table} where "
-                    + " or ".join(f"{c} is null" for c in KEYS[table][0]),
-                )
-            yield dg.AssetCheckResult(
-                check_name="unique_key",
-                asset_key=_key(table),
-                passed=dupes == 0,
-                metadata={"duplicated_keys": dupes, "rows": rows},
-            )
-            yield dg.AssetCheckResult(
-                check_name="key_not_null",
-                asset_key=_key(table),
-                passed=nulls == 0,
-                metadata={"null_keys": nulls, "rows": rows},
-            )
+        yield from key_check_results(con, DATASET, PRIMARY_KEYS)
         newest = None
-        if SNAPSHOT_TABLE in present:
-            newest = _scalar(con, f"select max(observed_on) from {DATASET}.{SNAPSHOT_TABLE}")
+        if SNAPSHOT_TABLE in existing_tables(con, DATASET):
+            [(newest,)] = con.execute(
+                f"select max(observed_on) from {DATASET}.{SNAPSHOT_TABLE}"
+            ).fetchall()
     today = datetime.now(UTC).date()
     yield dg.AssetCheckResult(
         check_name="observed_today",
