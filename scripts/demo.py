@@ -4,20 +4,24 @@ Starts the bundled vendor simulator on a free loopback port, points every vendor
 runs what the nightly schedules run, each as one single-run backfill recorded in the Dagster
 instance under DAGSTER_HOME so the UI shows them: KeyAPI's last two published weeks and
 months, TikTok Research over the last 7 publish days, today's snapshot of Influtics,
-Trendtrack and EnsembleData, and last, the daily job (KeyAPI's last 7 days plus every SQL
-model and its checks). The simulator's clock is pinned to the start of the UTC day, so running
+Trendtrack and EnsembleData, KeyAPI's last 7 days; vendors load side by side (`--parallel`),
+then every dbt model and its checks. A failed pull is reported on one line and the others
+still run. The simulator's clock is pinned to the start of the UTC day, so running
 it again the same day replaces the same partitions with the same data: no row count changes.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
-import duckdb
 
 from assets.definitions import defs
 from assets.partitions import (
@@ -25,10 +29,13 @@ from assets.partitions import (
     daily_partitions,
     latest_published_key,
 )
-from assets.resources import DEFAULT_WAREHOUSE_PATH
+from assets.resources import WarehouseResource
+from pipelines.lake import DEFAULT_ROOT
 from simulator.server import Simulator
 
 DAYS = 7
+# Vendor pulls at once: each vendor has its own pool, so they load the lake side by side.
+PARALLEL_RUNS = 3
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -44,71 +51,118 @@ def last_keys(
     return all_keys[max(0, end - count) : end]
 
 
-def demo_runs(now: datetime) -> list[tuple[str, list[str], bool]]:
-    """(job, partition keys, with models) in nightly order; the models run once, last.
+def demo_runs(now: datetime) -> list[tuple[str, list[str]]]:
+    """(job, partition keys) of the vendor pulls, each one run; the models run after them.
 
     Two weeks and two months give the movement mart a previous period to compare with.
     """
     return [
-        ("weekly_job", last_keys(PARTITIONS_BY_PERIOD["week"], now, 2), False),
-        ("monthly_job", last_keys(PARTITIONS_BY_PERIOD["month"], now, 2), False),
-        ("tiktok_research_job", last_keys(daily_partitions, now, DAYS), False),
-        ("snapshot_job", [now.date().isoformat()], False),
-        ("daily_job", last_keys(PARTITIONS_BY_PERIOD["day"], now, DAYS), True),
+        ("weekly_job", last_keys(PARTITIONS_BY_PERIOD["week"], now, 2)),
+        ("monthly_job", last_keys(PARTITIONS_BY_PERIOD["month"], now, 2)),
+        ("tiktok_research_job", last_keys(daily_partitions, now, DAYS)),
+        ("snapshot_job", [now.date().isoformat()]),
+        ("daily_job", last_keys(PARTITIONS_BY_PERIOD["day"], now, DAYS)),
     ]
 
 
-def run_job(name: str, keys: list[str], *, with_models: bool, instance) -> None:
+@dataclass
+class JobOutcome:
+    """What one run printed and, if it failed, its one-line root cause."""
+
+    name: str
+    lines: list[str]
+    error: str | None = None
+
+
+def run_job(name: str, keys: list[str], *, models: bool) -> JobOutcome:
+    """One job as a single-run backfill over `keys`, in this process, recorded in the instance:
+    its vendor pulls, or (`models`) only its models."""
     job = defs.resolve_job_def(name)
     keys_in_job = job.asset_layer.executable_asset_keys
-    ingest = [key for key in keys_in_job if key.path[0].startswith("raw_")]
-    then = " then building the models" if with_models else ""
+    selected = [key for key in keys_in_job if key.path[0].startswith("raw_") != models]
+    what = "the models" if models else "vendor pulls"
     span = keys[0] if len(keys) == 1 else f"{keys[0]}..{keys[-1]}"
-    print(f"==> {name}: {span} ({len(keys)} partitions){then}", flush=True)
+    lines = [f"==> {name}: {what}, {span} ({len(keys)} partitions)"]
     start = time.monotonic()
-    result = job.execute_in_process(
-        instance=instance,
-        run_config=QUIET,
-        tags={
-            "dagster/asset_partition_range_start": keys[0],
-            "dagster/asset_partition_range_end": keys[-1],
-            "source": "demo",
-        },
-        asset_selection=None if with_models else ingest,
-        raise_on_error=False,
-    )
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            run_config=QUIET,
+            tags={
+                "dagster/asset_partition_range_start": keys[0],
+                "dagster/asset_partition_range_end": keys[-1],
+                "source": "demo",
+            },
+            asset_selection=selected,
+            raise_on_error=False,
+        )
     latest = {e.materialization.asset_key: e for e in result.get_asset_materialization_events()}
     for event in latest.values():
         mat = event.materialization
         loaded = mat.metadata.get("rows_loaded")
         total = mat.metadata.get("dagster/row_count")
         line = f"    {mat.asset_key.to_user_string():<45} {loaded.value if loaded else 0:>7} loaded"
-        print(line + (f" {total.value:>8} in table" if total else ""))
+        lines.append(line + (f" {total.value:>8} in table" if total else ""))
     # Every table of one vendor's source reports the same run's requests: count each once.
     per_vendor = {
         e.materialization.asset_key.path[0]: e.materialization.metadata["requests"].value
         for e in latest.values()
         if "requests" in e.materialization.metadata
     }
-    requests = sum(per_vendor.values())
-    if requests:
-        print(f"    {requests} vendor requests")
+    if requests := sum(per_vendor.values()):
+        lines.append(f"    {requests} vendor requests")
     for check in result.get_asset_check_evaluations():
         if not check.passed:
             severity = check.severity.value.lower()
-            print(f"    check {severity}: {check.asset_key.to_user_string()} {check.check_name}")
-    print(f"    done in {time.monotonic() - start:.1f}s (run {result.run_id[:8]})", flush=True)
-    if not result.success:
-        failures = [e.message for e in result.all_events if e.is_failure]
-        raise SystemExit(f"error: {name} failed:\n  " + "\n  ".join(failures[-3:]))
+            lines.append(
+                f"    check {severity}: {check.asset_key.to_user_string()} {check.check_name}"
+            )
+    lines.append(f"    done in {time.monotonic() - start:.1f}s (run {result.run_id[:8]})")
+    if result.success:
+        return JobOutcome(name, lines)
+    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    cause = (
+        root_cause(failures[-1].event_specific_data.error)
+        if failures
+        else "the run failed before any step"
+    )
+    return JobOutcome(name, lines, cause)
 
 
-def summary(path: str) -> None:
-    con = duckdb.connect(path, read_only=True)
-    print(f"\nWarehouse {path}")
+def root_cause(error: Any) -> str:
+    """The innermost error's message, on one line: what a person acts on."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    message = " ".join(str(getattr(error, "message", error)).split())
+    return message[:400]
+
+
+def run_pulls(runs: list[tuple[str, list[str]]], parallel: int) -> list[JobOutcome]:
+    """Every vendor pull, `parallel` runs at a time (threads: the pulls wait on the vendors,
+    and one process spares each run the seconds of importing the definitions)."""
+    if parallel <= 1:
+        outcomes = [run_job(name, keys, models=False) for name, keys in runs]
+        for outcome in outcomes:
+            print("\n".join(outcome.lines), flush=True)
+        return outcomes
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        futures = [pool.submit(run_job, name, keys, models=False) for name, keys in runs]
+        outcomes = []
+        for future in futures:
+            outcome = future.result()
+            print("\n".join(outcome.lines), flush=True)
+            outcomes.append(outcome)
+    return outcomes
+
+
+def summary() -> None:
+    lake = WarehouseResource().lake
+    con = lake.connect(read_only=True)
+    print(f"\nWarehouse: catalog {lake.catalog}, data {lake.data_path}")
     tables = con.execute(
         "select table_schema, table_name from information_schema.tables "
-        "where (starts_with(table_schema, 'raw_') or table_schema in ('staging', 'marts')) "
+        "where table_catalog = 'lake' "
+        "and (starts_with(table_schema, 'raw_') or table_schema in ('staging', 'marts')) "
         "and not starts_with(table_name, '_dlt') order by 1, 2"
     ).fetchall()
     for schema, table in tables:
@@ -133,10 +187,17 @@ def summary(path: str) -> None:
         print(f"  {region:<7}{field:<7}{video_id:>20}{previous:>6}{rank:>6}{change:>+6}")
 
 
-def main() -> None:
-    os.environ.setdefault("WAREHOUSE_PATH", DEFAULT_WAREHOUSE_PATH)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=PARALLEL_RUNS,
+        help=f"vendor pulls running at once (default {PARALLEL_RUNS}; 1 = one after another)",
+    )
+    args = parser.parse_args(argv)
+    os.environ.setdefault("WAREHOUSE_PATH", DEFAULT_ROOT)
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")  # dlt's per-step progress lines
-    instance = dg.DagsterInstance.get()
     # The simulator's world moves with its clock (videos get tracked, counts grow): pin it to
     # the start of the UTC day, so every run on one day sees the same vendor data.
     now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -147,11 +208,21 @@ def main() -> None:
         os.environ.update(sim.source_env())
         for vendor in sim.vendors:
             os.environ[f"SOURCES__{vendor.upper()}__REQUESTS_PER_SECOND"] = "50"
-        for name, keys, with_models in runs:
-            run_job(name, keys, with_models=with_models, instance=instance)
+        outcomes = run_pulls(runs, args.parallel)
+        pulled = time.monotonic() - started
+        print(f"==> vendor pulls finished in {pulled:.1f}s ({args.parallel} at a time)")
+        name, keys = runs[-1]
+        models = run_job(name, keys, models=True)
+        print("\n".join(models.lines), flush=True)
+        outcomes.append(models)
     print(f"==> pipeline finished in {time.monotonic() - started:.1f}s")
-    summary(os.environ["WAREHOUSE_PATH"])
+    failed = [o for o in outcomes if o.error]
+    if len(failed) < len(outcomes):
+        summary()
     print("\nOpen the Dagster UI on these runs: bash scripts/ui.sh")
+    for outcome in failed:
+        print(f"error: {outcome.name} failed: {outcome.error}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Fixtures that own the real parts: the simulator, a warehouse file, a Dagster home."""
+"""Fixtures that own the real parts: the simulator, a temporary lake, a Dagster home."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import duckdb
 import pytest
 from dagster_dlt import DagsterDltResource
 
@@ -62,7 +61,8 @@ def frozen(sim: Simulator, frozen_now: datetime, monkeypatch: pytest.MonkeyPatch
 
 @pytest.fixture
 def warehouse(tmp_path: Path) -> WarehouseResource:
-    return WarehouseResource(path=str(tmp_path / "warehouse.duckdb"))
+    """A temporary embedded lake (SQLite catalog + Parquet files) under `tmp_path`."""
+    return WarehouseResource(path=str(tmp_path / "warehouse"))
 
 
 @pytest.fixture
@@ -85,13 +85,18 @@ def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dg
 
 
 def count(warehouse: WarehouseResource, sql: str) -> int:
-    with duckdb.connect(str(warehouse.file), read_only=True) as con:
+    with warehouse.connect(read_only=True) as con:
         return con.execute(sql).fetchone()[0]
 
 
 def rows(warehouse: WarehouseResource, sql: str) -> list[tuple]:
-    with duckdb.connect(str(warehouse.file), read_only=True) as con:
+    with warehouse.connect(read_only=True) as con:
         return con.execute(sql).fetchall()
+
+
+def lake_bytes(warehouse: WarehouseResource) -> bytes:
+    """Every byte the lake holds on disk (catalog and Parquet), to prove no secret landed."""
+    return b"".join(path.read_bytes() for path in warehouse.lake.local_files())
 
 
 def today() -> str:
