@@ -10,7 +10,9 @@ The vendor keeps no history: the asset uses `snapshot_partitions` and refuses an
 today (`require_current_snapshot`); tagged `period: snapshot`, it runs nightly in
 `snapshot_job`. Checks run in the same step with SQL after the load, and before a run stopped
 by the units budget fails: keys unique and not null in every table, the units budget
-respected, and today's statistics snapshot present.
+respected, today's statistics snapshot present, and a warning (`no_failed_requests`) when the
+vendor refused a request of some watch entry (e.g. one creator's posts answered 404) while
+the entry's other rows landed; the run's `failed_request_list` names each one.
 
 A same-day re-run buys only the watch entries not loaded yet today (the source keeps them in
 its dlt state), so a re-run after a budget stop completes the day without paying twice, and a
@@ -25,16 +27,17 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 from dagster_dlt import DagsterDltResource, build_dlt_asset_specs
 
+from pipelines.config import configured_source, spec_source
 from pipelines.ensembledata import KEYS, TABLES, EnsembleDataReport, ensembledata_source
 
 from .ingest import (
-    POOL,
     RawTableTranslator,
     existing_tables,
     key_check_results,
     key_check_specs,
     run_dlt_source,
     spec_pipeline,
+    vendor_pool,
 )
 from .partitions import require_current_snapshot, snapshot_partitions
 from .resources import WarehouseResource, WatchlistResource
@@ -44,6 +47,7 @@ GROUP = "ensembledata"
 PIPELINE_NAME = "ensembledata_tiktok"
 TAGS = {"vendor": "ensembledata", "period": "snapshot"}
 STATS_TABLE = "video_stats"
+FAILED_REQUESTS_CHECK = "no_failed_requests"
 # Nightly at 03:00 UTC: warn after a missed night (plus two hours of slack), fail after two.
 FRESHNESS = dg.FreshnessPolicy.time_window(
     fail_window=timedelta(hours=50), warn_window=timedelta(hours=26)
@@ -77,7 +81,7 @@ def _key(table: str) -> dg.AssetKey:
 def _asset_specs() -> list[dg.AssetSpec]:
     translator = RawTableTranslator(DATASET, GROUP, TAGS, "")
     specs = build_dlt_asset_specs(
-        ensembledata_source(),
+        spec_source(ensembledata_source),
         spec_pipeline(PIPELINE_NAME, DATASET),
         translator,
     )
@@ -98,6 +102,14 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
             asset=_key(STATS_TABLE),
             description="units used today (earlier runs + this run) stay within "
             "ensembledata.daily_units_budget",
+        )
+    )
+    specs.append(
+        dg.AssetCheckSpec(
+            FAILED_REQUESTS_CHECK,
+            asset=_key(STATS_TABLE),
+            description="warns when the vendor refused a request of a watch entry (400 / 404 / "
+            "422) while the entry's other rows landed: those rows are missing from this run",
         )
     )
     specs.append(
@@ -135,6 +147,8 @@ def _checks(
                 "units_budget": budget if budget is not None else "none",
             },
         )
+    if dg.AssetCheckKey(_key(STATS_TABLE), FAILED_REQUESTS_CHECK) in selected:
+        yield _failed_requests(report)
     today = datetime.now(UTC).date()
     if dg.AssetCheckKey(_key(STATS_TABLE), "observed_today") in selected:
         yield dg.AssetCheckResult(
@@ -145,13 +159,41 @@ def _checks(
         )
 
 
+def _failed_requests(report: EnsembleDataReport) -> dg.AssetCheckResult:
+    """`no_failed_requests`: a WARN listing every refused request (messages are redacted)."""
+    failed = report.failed_requests
+    table = "\n".join(
+        [
+            "| entry | endpoint | status | message |",
+            "|---|---|---|---|",
+            *(
+                f"| {f.entry} | {f.endpoint} | {f.status} | {f.message.replace('|', '/')} |"
+                for f in failed
+            ),
+        ]
+    )
+    return dg.AssetCheckResult(
+        check_name=FAILED_REQUESTS_CHECK,
+        asset_key=_key(STATS_TABLE),
+        passed=not failed,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{len(failed)} request(s) refused; the rest of their entries landed"
+        if failed
+        else "every request answered",
+        metadata={
+            "failed_requests": len(failed),
+            "failed_request_list": dg.MetadataValue.md(table) if failed else "none",
+        },
+    )
+
+
 @dg.multi_asset(
     name=PIPELINE_NAME,
     specs=_asset_specs(),
     check_specs=_check_specs(),
     partitions_def=snapshot_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    pool=POOL,
+    pool=vendor_pool("ensembledata"),
 )
 def ensembledata_tiktok(
     context: dg.AssetExecutionContext,
@@ -163,7 +205,7 @@ def ensembledata_tiktok(
     day = require_current_snapshot(context)
     watch = watchlist.load().ensembledata
     report = EnsembleDataReport()
-    source = ensembledata_source(watch=watch, observed_on=day, report=report)
+    source = configured_source(ensembledata_source, watch=watch, observed_on=day, report=report)
     pipeline = warehouse.dlt_pipeline(PIPELINE_NAME, DATASET)
     yield from run_dlt_source(
         context,

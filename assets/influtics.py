@@ -1,7 +1,7 @@
 """Influtics ingest assets: tracked videos, their stats points and the quarantine.
 
 One crawl of `GET /v1/videos/stats` feeds three tables in `raw_influtics`, so they are one
-multi-asset (one dlt pipeline, one run, pool `duckdb_writer`). Influtics keeps no history:
+multi-asset (one dlt pipeline, one run, pool `vendor_influtics`). Influtics keeps no history:
 the asset is partitioned by observation day (`snapshot_partitions`), runs nightly in
 `snapshot_job`, and refuses any partition but today's. Its checks run in the same step,
 with SQL against the warehouse after the load (and before a vendor-stopped run fails):
@@ -16,6 +16,7 @@ from datetime import date, timedelta
 import dagster as dg
 from dagster_dlt import DagsterDltResource, build_dlt_asset_specs
 
+from pipelines.config import configured_source, spec_source
 from pipelines.influtics import (
     POINTS_TABLE,
     QUARANTINE_TABLE,
@@ -24,7 +25,7 @@ from pipelines.influtics import (
     influtics_source,
 )
 
-from .ingest import POOL, RawTableTranslator, existing_tables, run_dlt_source, spec_pipeline
+from .ingest import RawTableTranslator, existing_tables, run_dlt_source, spec_pipeline, vendor_pool
 from .partitions import require_current_snapshot, snapshot_partitions
 from .resources import WarehouseResource, WatchlistResource
 
@@ -42,7 +43,8 @@ KEYS[QUARANTINE_TABLE] = dg.AssetKey([DATASET, QUARANTINE_TABLE])
 
 _DESCRIPTIONS = {
     VIDEOS_TABLE: "Influtics tracked videos: one row per video with its latest totals, "
-    "engagement rate, CPM and timestamps (external_video_id = the TikTok id).",
+    "engagement rate, CPM and timestamps (external_video_id = the vendor's id as text on "
+    "every platform; tiktok_video_id = the TikTok id as BIGINT).",
     POINTS_TABLE: "Influtics stats history in long form: one row per "
     "(video_id, metric, observed_at); overlapping pulls merge, never duplicate.",
     QUARANTINE_TABLE: "Influtics stats entries that could not be typed (impossible dates, "
@@ -61,8 +63,8 @@ _SQL_CHECKS: tuple[tuple[str, str, str, str], ...] = (
         "not_null_ids",
         VIDEOS_TABLE,
         "select count(*) from {t} where video_id is null "
-        "or (platform = 'TikTok' and external_video_id is null)",
-        "Every row has the vendor's UUID and, for TikTok, the TikTok video id.",
+        "or (platform = 'TikTok' and tiktok_video_id is null)",
+        "Every row has the vendor's UUID and, for TikTok, a 64-bit TikTok video id.",
     ),
     (
         "unique_point_key",
@@ -110,7 +112,7 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
 def _asset_specs() -> list[dg.AssetSpec]:
     translator = RawTableTranslator(DATASET, "influtics", TAGS, "")
     specs = build_dlt_asset_specs(
-        influtics_source(),
+        spec_source(influtics_source),
         spec_pipeline(PIPELINE_NAME, DATASET),
         translator,
     )
@@ -201,7 +203,7 @@ def _freshness(con, today: date) -> dg.AssetCheckResult:  # type: ignore[no-unty
     partitions_def=snapshot_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     can_subset=True,
-    pool=POOL,
+    pool=vendor_pool("influtics"),
 )
 def influtics_video_stats(
     context: dg.AssetExecutionContext,
@@ -213,7 +215,8 @@ def influtics_video_stats(
     day = require_current_snapshot(context)
     watch = watchlist.load().influtics
     report = InfluticsReport()
-    source = influtics_source(
+    source = configured_source(
+        influtics_source,
         observed_on=day,
         platform=watch.platform,
         status=watch.status,

@@ -15,13 +15,26 @@ import duckdb
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.report import RunReport
 
-POOL = "duckdb_writer"
+from .drift import contract_failure, drift_check_results, keep_stored_values, lake_version
+from .resources import remove_working_dir
+
+# One run at a time per vendor: its key, rate limit and daily quota are shared by every run.
+# Different vendors (and the models) write the lake side by side; DuckLake needs no writer lock.
+VENDOR_POOL = "vendor_%s"
+# A DuckLake commit that lost a race with another writer's commit on the same table.
+_CONFLICT_MARKERS = ("Transaction conflict", "database is locked", "Conflicting lock")
 # dagster-dlt reads asset specs off a pipeline object at import time; give it a scratch
 # working dir so importing the definitions leaves nothing in dlt's global ~/.dlt.
 _SPEC_PIPELINES_DIR = Path(tempfile.gettempdir()) / "tiktok-trends-dlt-specs"
+
+
+def vendor_pool(vendor: str) -> str:
+    """The concurrency pool of a vendor's ingest steps (limit in `dagster.yaml`)."""
+    return VENDOR_POOL % vendor
 
 
 def spec_pipeline(name: str, dataset: str) -> dlt.Pipeline:
@@ -29,7 +42,7 @@ def spec_pipeline(name: str, dataset: str) -> dlt.Pipeline:
     return dlt.pipeline(
         pipeline_name=name,
         pipelines_dir=str(_SPEC_PIPELINES_DIR),
-        destination="duckdb",
+        destination="ducklake",
         dataset_name=dataset,
     )
 
@@ -48,7 +61,7 @@ class RawTableTranslator(DagsterDltTranslator):
             group_name=self.group,
             description=self.description,
             tags={**spec.tags, **self.tags},
-            kinds={"dlt", "duckdb"},
+            kinds={"dlt", "ducklake"},
         ).merge_attributes(metadata={"dagster/table_name": f"{self.dataset}.{data.resource.name}"})
 
 
@@ -72,24 +85,40 @@ def run_dlt_source(
     total rows (`dagster/row_count`). No rows at all fails the run (the period may not be
     published yet) unless `allow_empty`: a query that matched nothing is an answer.
     """
-    results = list(
-        dlt_resource.run(
-            context=context, dlt_source=source, dlt_pipeline=pipeline, loader_file_format="parquet"
+    before = lake_version(pipeline)
+    try:
+        results = list(
+            dlt_resource.run(
+                context=context,
+                dlt_source=source,
+                dlt_pipeline=pipeline,
+                loader_file_format="parquet",
+            )
         )
-    )
-    meta = report.as_metadata()
+    except PipelineStepFailed as exc:
+        remove_working_dir(pipeline)
+        if (refused := contract_failure(exc)) is not None:
+            raise refused from None
+        raise _load_failure(exc) from exc
+    meta = {**report.as_metadata(), **keep_stored_values(context, pipeline, report, before)}
     where = context.partition_key_range if context.has_partition_key_range else "snapshot"
     context.log.info(f"{where}: {meta}")
     if report.stopped_by is None and (report.rows or allow_empty):
         yield from _with_table_totals(pipeline, results, meta)
     if checks is not None:
         yield from checks()
+    yield from drift_check_results(context, report)
     if report.stopped_by is not None:
-        raise dg.Failure(
-            description=f"{report.stopped_by}. Rows of complete slices loaded and kept: "
-            f"{meta['rows_fetched']}; re-run the partition(s) to complete them.",
-            metadata=meta,
+        # no request sent: a setting (a missing key, a bad URL) refused it, nothing to keep
+        after = (
+            "No request was sent and nothing was loaded: fix the setting named above, then "
+            "run again."
+            if not report.requests.requests
+            else f"Rows of complete slices loaded and kept: {meta['rows_fetched']}; re-run "
+            "the partition(s) to complete them."
         )
+        raise dg.Failure(description=f"{report.stopped_by}. {after}", metadata=meta)
+    remove_working_dir(pipeline)
     if not report.rows and not allow_empty:
         raise dg.Failure(
             description="the vendor returned no rows for any requested slice "
@@ -97,6 +126,19 @@ def run_dlt_source(
             "the period may not be published yet: retry later",
             metadata=meta,
         )
+
+
+def _load_failure(exc: PipelineStepFailed) -> Exception:
+    """A commit conflict with another writer becomes a retry; anything else keeps dlt's error.
+
+    dlt words every failure to open or commit as "check credentials ... internet connection";
+    a lost commit race on DuckLake is neither, and the whole step is safe to run again (slices
+    merge on their keys).
+    """
+    text = f"{exc} {exc.__cause__ or ''}"
+    if any(marker in text for marker in _CONFLICT_MARKERS):
+        return dg.RetryRequested(max_retries=5, seconds_to_wait=2.0)
+    return exc
 
 
 def _with_table_totals(

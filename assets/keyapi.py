@@ -2,18 +2,31 @@
 
 Each asset runs `pipelines.keyapi.keyapi_source` for the run's partition keys (a
 backfill is one run over a range) and merges into `raw_keyapi.video_rankings_<period>`.
+Before any request, a run refuses a period KeyAPI has not published yet and any bad
+`SOURCES__KEYAPI__...` setting, saying which and how to fix it; the asset specs are built
+from no setting at all, so a bad one never stops the definitions from loading.
 """
 
 from collections.abc import Iterator
 
 import dagster as dg
-from dagster_dlt import DagsterDltResource, dlt_assets
+from dagster_dlt import DagsterDltResource, build_dlt_asset_specs
 
-from pipelines.keyapi import TABLE_FOR_PERIOD, keyapi_source
+from pipelines.config import configured_source, spec_source
+from pipelines.errors import ConfigError
+from pipelines.keyapi import PRIMARY_KEY, TABLE_FOR_PERIOD, keyapi_source
 from pipelines.report import RunReport
 
-from .ingest import POOL, RawTableTranslator, run_dlt_source, spec_pipeline
-from .partitions import PARTITIONS_BY_PERIOD, partition_dates
+from .drift import drift_check_specs
+from .ingest import (
+    RawTableTranslator,
+    key_check_results,
+    key_check_specs,
+    run_dlt_source,
+    spec_pipeline,
+    vendor_pool,
+)
+from .partitions import PARTITIONS_BY_PERIOD, require_published
 from .resources import WarehouseResource, WatchlistResource
 
 DATASET = "raw_keyapi"
@@ -28,41 +41,67 @@ _DESCRIPTIONS = {
 def keyapi_rankings(period: str) -> dg.AssetsDefinition:
     """The ingest asset of one period type (`day`, `week` or `month`)."""
     partitions_def = PARTITIONS_BY_PERIOD[period]
-    pipeline_name = f"keyapi_{TABLE_FOR_PERIOD[period]}"
+    table = TABLE_FOR_PERIOD[period]
+    pipeline_name = f"keyapi_{table}"
+    # (slice, rank) is unique by construction, not by a merge hint: the checks prove it.
+    keys = {table: PRIMARY_KEY}
 
-    @dlt_assets(
-        dlt_source=keyapi_source(period=period),
-        dlt_pipeline=spec_pipeline(pipeline_name, DATASET),
-        name=pipeline_name,
-        dagster_dlt_translator=RawTableTranslator(
-            DATASET, "keyapi", {"period": period, "vendor": "keyapi"}, _DESCRIPTIONS[period]
+    @dg.multi_asset(
+        specs=build_dlt_asset_specs(
+            spec_source(keyapi_source, period=period),
+            spec_pipeline(pipeline_name, DATASET),
+            RawTableTranslator(
+                DATASET, "keyapi", {"period": period, "vendor": "keyapi"}, _DESCRIPTIONS[period]
+            ),
         ),
+        check_specs=[*key_check_specs(DATASET, keys), *drift_check_specs(DATASET, [table])],
+        name=pipeline_name,
         partitions_def=partitions_def,
-        pool=POOL,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=vendor_pool("keyapi"),
     )
     def _assets(
         context: dg.AssetExecutionContext,
         dlt: DagsterDltResource,
         warehouse: WarehouseResource,
         watchlist: WatchlistResource,
-    ) -> Iterator[dg.MaterializeResult]:
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        dates = require_published(context, partitions_def, "KeyAPI")
         watch = watchlist.load().keyapi
         report = RunReport()
-        source = keyapi_source(
-            period=period,
-            dates=partition_dates(context.partition_keys),
-            regions=watch.regions,
-            rank_fields=watch.rank_fields,
-            product_category_ids=watch.product_category_ids,
-            pages=watch.pages,
-            created_by_ai=watch.created_by_ai,
-            report=report,
-        )
+        try:
+            source = configured_source(
+                keyapi_source,
+                period=period,
+                dates=dates,
+                regions=watch.regions,
+                rank_fields=watch.rank_fields,
+                product_category_ids=watch.product_category_ids,
+                pages=watch.pages,
+                created_by_ai=watch.created_by_ai,
+                report=report,
+            )
+        except ConfigError as exc:
+            raise dg.Failure(description=str(exc)) from None
         yield from run_dlt_source(
-            context, dlt, source, warehouse.dlt_pipeline(pipeline_name, DATASET), report
+            context,
+            dlt,
+            source,
+            warehouse.dlt_pipeline(pipeline_name, DATASET),
+            report,
+            checks=lambda: _key_checks(context, warehouse, keys),
         )
 
     return _assets
+
+
+def _key_checks(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    keys: dict[str, tuple[str, ...]],
+) -> Iterator[dg.AssetCheckResult]:
+    with warehouse.connect(read_only=True) as con:
+        yield from key_check_results(con, DATASET, keys, context.selected_asset_check_keys)
 
 
 keyapi_assets = [keyapi_rankings(period) for period in ("day", "week", "month")]

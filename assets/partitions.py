@@ -2,7 +2,10 @@
 and snapshot days for vendors that keep no history.
 
 Day boundaries are UTC. The first partition is `PARTITIONS_START_DATE` (default
-2025-01-01); backfills launched from the UI pick ranges of these keys.
+2025-01-01); backfills launched from the UI pick ranges of these keys. A period is
+published `PUBLICATION_LAG` after it ends (`published_at`): a day D on D+2 00:00, a week
+on the Tuesday after it, a month on the 2nd of the next; a run of a period not published
+yet is refused before any request (`require_published`).
 """
 
 from __future__ import annotations
@@ -13,23 +16,45 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 
 DEFAULT_START_DATE = "2025-01-01"
+START_DATE_SETTING = "PARTITIONS_START_DATE"
 PUBLICATION_LAG = timedelta(days=1)
 
 
-def _start_date() -> str:
-    return os.environ.get("PARTITIONS_START_DATE", DEFAULT_START_DATE)
+def _start_date() -> tuple[str, str | None]:
+    """`PARTITIONS_START_DATE`, or the default and why the setting was refused.
+
+    A bad value must not break the import of the definitions (every vendor would vanish
+    from Dagster with it), so the partitions fall back to the default and every ingest run
+    fails at its start, naming the setting, until it is fixed (`require_valid_start_date`);
+    the schedules skip their ticks with the same message.
+    """
+    value = os.environ.get(START_DATE_SETTING, "").strip()
+    if not value:
+        return DEFAULT_START_DATE, None
+    try:
+        datetime.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        return DEFAULT_START_DATE, (
+            f"{START_DATE_SETTING}={value!r} is not a date as YYYY-MM-DD (e.g. "
+            f"{DEFAULT_START_DATE}); the partitions fell back to {DEFAULT_START_DATE} and no "
+            f"ingest run starts until {START_DATE_SETTING} is fixed or unset, and the code "
+            "location reloaded"
+        )
+    return value, None
 
 
-daily_partitions = dg.DailyPartitionsDefinition(start_date=_start_date(), timezone="UTC")
+START_DATE, START_DATE_ERROR = _start_date()
+
+daily_partitions = dg.DailyPartitionsDefinition(start_date=START_DATE, timezone="UTC")
 weekly_partitions = dg.WeeklyPartitionsDefinition(
-    start_date=_start_date(), day_offset=1, timezone="UTC"
+    start_date=START_DATE, day_offset=1, timezone="UTC"
 )
-monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=_start_date(), timezone="UTC")
+monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=START_DATE, timezone="UTC")
 
 # Vendors with no history (Influtics, Trendtrack, EnsembleData) are observed, not
 # backfilled: one partition per UTC observation day, today's included (end_offset=1).
 snapshot_partitions = dg.DailyPartitionsDefinition(
-    start_date=_start_date(), end_offset=1, timezone="UTC"
+    start_date=START_DATE, end_offset=1, timezone="UTC"
 )
 
 PARTITIONS_BY_PERIOD: dict[str, dg.TimeWindowPartitionsDefinition] = {
@@ -44,6 +69,13 @@ def partition_dates(keys: list[str]) -> list[date]:
     return sorted(date.fromisoformat(key) for key in keys)
 
 
+def published_at(
+    partitions_def: dg.TimeWindowPartitionsDefinition, key: str, lag: timedelta = PUBLICATION_LAG
+) -> datetime:
+    """When the vendor publishes partition `key`: `lag` after its period ends."""
+    return partitions_def.time_window_for_partition_key(key).end + lag
+
+
 def latest_published_key(
     partitions_def: dg.TimeWindowPartitionsDefinition,
     at: datetime,
@@ -52,7 +84,7 @@ def latest_published_key(
     """The newest partition whose period ended at least `lag` before `at`.
 
     Vendors publish a period's ranking about a day after it closes, so at 03:00 UTC
-    on the 23rd the newest daily list to ask for is the 21st's.
+    on the 23rd the newest daily list to ask for is the 21st's (`published_at` <= `at`).
     """
     moment = (at if at.tzinfo else at.replace(tzinfo=UTC)) - lag
     current = partitions_def.get_partition_key_for_timestamp(moment.timestamp())
@@ -63,6 +95,44 @@ def latest_published_key(
     return partitions_def.get_partition_key_for_timestamp(last_closed.timestamp())
 
 
+def require_valid_start_date() -> None:
+    """Fail the run when `PARTITIONS_START_DATE` was refused at import (see `_start_date`)."""
+    if START_DATE_ERROR is not None:
+        raise dg.Failure(description=START_DATE_ERROR)
+
+
+def require_published(
+    context: dg.AssetExecutionContext,
+    partitions_def: dg.TimeWindowPartitionsDefinition,
+    vendor: str,
+    now: datetime | None = None,
+) -> list[date]:
+    """The period starts of a run whose every partition is published; else fail, saying which.
+
+    An unpublished period is an empty answer at best: refusing it before any request
+    saves the vendor's credits and says when to come back instead of "no rows".
+    """
+    require_valid_start_date()
+    moment = now or datetime.now(UTC)
+    early = [
+        (key, when)
+        for key in context.partition_keys
+        if (when := published_at(partitions_def, key)) > moment
+    ]
+    if early:
+        (first, when), rest = early[0], len(early) - 1
+        others = f" (and {rest} later partition(s) of this run)" if rest else ""
+        raise dg.Failure(
+            description=f"{vendor} partition {first}{others} is not published yet: the vendor "
+            f"publishes it at {when:%Y-%m-%d %H:%M} UTC, {PUBLICATION_LAG.days} day after the "
+            "period ends. Nothing was requested; run it after that (the nightly schedule picks "
+            "it up on its own), or pick partitions up to "
+            f"{latest_published_key(partitions_def, moment) or 'none yet'}.",
+            metadata={"unpublished_partitions": ", ".join(key for key, _ in early)},
+        )
+    return partition_dates(context.partition_keys)
+
+
 def require_current_snapshot(
     context: dg.AssetExecutionContext, now: datetime | None = None
 ) -> date:
@@ -71,6 +141,7 @@ def require_current_snapshot(
     A snapshot vendor only knows the present: loading today's data under a past key would
     be a lie the warehouse could never correct.
     """
+    require_valid_start_date()
     today = (now or datetime.now(UTC)).date()
     keys = partition_dates(context.partition_keys)
     if keys != [today]:

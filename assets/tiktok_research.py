@@ -11,6 +11,11 @@ Run metadata adds the research requests sent (retries included) and `quota_left_
 a per-run estimate of the 1000-a-day quota (the API does not report it), and `rows_videos`
 even when it is 0: a query that matched nothing in its window is an answer, not a failure.
 Checks: (query_name, id) unique, id not null, and the newest pull at most FRESHNESS old.
+
+Before any request, a run refuses publish days not published yet (`require_published`, the
+rule the schedule uses) and any bad `SOURCES__TIKTOK_RESEARCH__...` setting (`DAILY_QUOTA`,
+`TASK_POLL_SECONDS` and the client's), saying which and how to fix it; the asset spec is
+built from no setting at all, so a bad one never stops the definitions from loading.
 """
 
 # No `from __future__ import annotations`: Dagster inspects the `context` annotation as a type.
@@ -20,11 +25,13 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 from dagster_dlt import DagsterDltResource, dlt_assets
 
+from pipelines.config import configured_source, spec_source
+from pipelines.errors import ConfigError
 from pipelines.report import RunReport
 from pipelines.tiktok_research import PRIMARY_KEY, TABLE, RequestBudget, tiktok_research_source
 
-from .ingest import POOL, RawTableTranslator, existing_tables, run_dlt_source, spec_pipeline
-from .partitions import daily_partitions, partition_dates
+from .ingest import RawTableTranslator, existing_tables, run_dlt_source, spec_pipeline, vendor_pool
+from .partitions import daily_partitions, require_published
 from .resources import WarehouseResource, WatchlistResource
 
 DATASET = "raw_tiktok_research"
@@ -40,12 +47,12 @@ DESCRIPTION = (
 
 
 @dlt_assets(
-    dlt_source=tiktok_research_source(),
+    dlt_source=spec_source(tiktok_research_source),
     dlt_pipeline=spec_pipeline(PIPELINE_NAME, DATASET),
     name=PIPELINE_NAME,
     dagster_dlt_translator=RawTableTranslator(DATASET, GROUP, TAGS, DESCRIPTION),
     partitions_def=daily_partitions,
-    pool=POOL,
+    pool=vendor_pool("tiktok_research"),
 )
 def tiktok_research_videos(
     context: dg.AssetExecutionContext,
@@ -53,14 +60,15 @@ def tiktok_research_videos(
     warehouse: WarehouseResource,
     watchlist: WatchlistResource,
 ) -> Iterator[dg.MaterializeResult]:
+    days = require_published(context, daily_partitions, "TikTok Research")
     watch = watchlist.load().tiktok_research
     report, budget = RunReport(tables=(TABLE,)), RequestBudget()
-    source = tiktok_research_source(
-        watch=watch,
-        days=partition_dates(context.partition_keys),
-        report=report,
-        budget=budget,
-    )
+    try:
+        source = configured_source(
+            tiktok_research_source, watch=watch, days=days, report=report, budget=budget
+        )
+    except ConfigError as exc:
+        raise dg.Failure(description=str(exc)) from None
     quota = {"research_requests": budget.spent, "quota_left_estimate": budget.left}
     try:
         for result in run_dlt_source(

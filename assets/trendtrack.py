@@ -17,17 +17,18 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 from dagster_dlt import DagsterDltResource, dlt_assets
 
+from pipelines.config import configured_source, spec_source
 from pipelines.report import RunReport
 from pipelines.trendtrack import KEYS, TABLES, trendtrack_source
 
 from .ingest import (
-    POOL,
     RawTableTranslator,
     existing_tables,
     key_check_results,
     key_check_specs,
     run_dlt_source,
     spec_pipeline,
+    vendor_pool,
 )
 from .partitions import require_current_snapshot, snapshot_partitions
 from .resources import WarehouseResource, WatchlistResource
@@ -44,14 +45,14 @@ DESCRIPTION = (
 
 
 @dlt_assets(
-    dlt_source=trendtrack_source(),
+    dlt_source=spec_source(trendtrack_source),
     dlt_pipeline=spec_pipeline(PIPELINE_NAME, DATASET),
     name=PIPELINE_NAME,
     dagster_dlt_translator=RawTableTranslator(
         DATASET, GROUP, {"vendor": "trendtrack", "period": "snapshot"}, DESCRIPTION
     ),
     partitions_def=snapshot_partitions,
-    pool=POOL,
+    pool=vendor_pool("trendtrack"),
 )
 def trendtrack_library(
     context: dg.AssetExecutionContext,
@@ -62,7 +63,9 @@ def trendtrack_library(
     observed_on = require_current_snapshot(context)
     watch = watchlist.load().trendtrack
     report = RunReport(tables=TABLES)
-    source = trendtrack_source(watch=watch, observed_on=observed_on, report=report)
+    source = configured_source(
+        trendtrack_source, watch=watch, observed_on=observed_on, report=report
+    )
     yield from run_dlt_source(
         context, dlt, source, warehouse.dlt_pipeline(PIPELINE_NAME, DATASET), report
     )

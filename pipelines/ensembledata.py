@@ -28,12 +28,20 @@ Tables (dataset `raw_ensembledata`): `videos` keyed by `aweme_id` (the 19-digit 
 `search_hits`, and three observation snapshots keyed by (id, `observed_on`) so a same-day
 re-pull replaces and the next day appends exactly one row per item: `video_stats` (plays,
 likes, comments, shares, saves: view velocity), `user_stats` (followers) and `music_stats`.
-Each watch entry is one unit of work, fetched whole and then kept; the entries completed on an
+Each watch entry is one unit of work, fetched and then kept; the entries completed on an
 observation day are recorded in the source's dlt state (committed with the rows they loaded),
 so a same-day re-run, e.g. after a budget stop, buys only what is missing; a new day starts
-fresh. Child lists (`video_hashtags` per post, `follows` per creator and relation) replace the
-parent's earlier ones; a list that is now empty is sent as one tombstone row (`deleted`, dlt's
-`hard_delete` hint) that removes the old rows and is never stored itself.
+fresh. A request of an entry that the vendor refuses (400 / 404 / 422, e.g. a creator whose
+posts answer 404) costs only that request's rows: the entry keeps what its other requests
+fetched (the creator's profile and follower snapshot), the refusal is listed in the run's
+`failed_requests` metadata (an asset check warns), and the entry is not taken as done, so a
+same-day re-run asks again. A 404 on an entry's first request is the thing not existing: an
+empty slice. Failures that stop the run (auth, quota, the units budget, retries exhausted, a
+malformed answer) still stop it after the complete entries. Child lists (`video_hashtags`
+per post, `follows` per creator and relation) replace the parent's earlier ones; a list that
+is now empty is sent as one tombstone row (`deleted`, dlt's `hard_delete` hint) that removes
+the old rows and is never stored itself. Units are what the vendor's `units_charged` headers
+say, every billed answer counted (one whose body was truncated and retried too).
 """
 
 from __future__ import annotations
@@ -59,6 +67,7 @@ from .config import StrictModel
 from .errors import InvalidRequest, MalformedResponse, QuotaExhausted, VendorError
 from .fields import merge_resource, to_int, to_obj, to_text
 from .http import ClientSettings, VendorClient, VendorProfile, VendorResponse
+from .redaction import redact
 from .report import RunReport
 
 logger = logging.getLogger(__name__)
@@ -533,6 +542,27 @@ def tombstone(table: str, parent: tuple[Any, ...]) -> dict[str, Any]:
 
 # -- budget and pagination ------------------------------------------------------------------
 
+MAX_FAILURES_LISTED = 20  # in run metadata; the count is always exact
+
+
+@dataclass(frozen=True)
+class FailedRequest:
+    """A request of one watch entry that the vendor refused while the rest of the entry landed."""
+
+    entry: str
+    endpoint: str
+    status: int | None
+    message: str
+
+    @classmethod
+    def of(cls, entry: str, exc: VendorError) -> FailedRequest:
+        """From the client's error: path only (never the query, which holds the token)."""
+        return cls(entry, exc.endpoint or "?", exc.status, redact(exc.vendor_message))
+
+    def __str__(self) -> str:
+        status = f" HTTP {self.status}" if self.status is not None else ""
+        return f"{self.entry}: {self.endpoint}{status}: {self.message}"
+
 
 @dataclass
 class EnsembleDataReport(RunReport):
@@ -544,6 +574,7 @@ class EnsembleDataReport(RunReport):
     requests_by_endpoint: Counter[str] = field(default_factory=Counter)
     walk_ends: Counter[str] = field(default_factory=Counter)
     entries_resumed: list[str] = field(default_factory=list)
+    failed_requests: list[FailedRequest] = field(default_factory=list)
     tables: tuple[str, ...] = TABLES
 
     @property
@@ -576,6 +607,12 @@ class EnsembleDataReport(RunReport):
         meta["entries_resumed"] = len(self.entries_resumed)
         if self.entries_resumed:
             meta["entries_resumed_examples"] = ", ".join(self.entries_resumed[:10])
+        meta["failed_requests"] = len(self.failed_requests)
+        if self.failed_requests:
+            listed = [str(f) for f in self.failed_requests[:MAX_FAILURES_LISTED]]
+            if len(self.failed_requests) > MAX_FAILURES_LISTED:
+                listed.append(f"(+{len(self.failed_requests) - MAX_FAILURES_LISTED} more)")
+            meta["failed_request_list"] = redact("; ".join(listed))
         return meta
 
 
@@ -620,13 +657,19 @@ class Fetcher:
                     endpoint=f"GET {path}",
                     hint=_BUDGET_HINT,
                 )
-        before = report.units_spent
-        response = self.client.get(path, params)
-        spent = report.units_spent - before
-        steps = max(PRICES.get(path, DEFAULT_PRICE).steps(params), 1)
-        self._highest[path] = max(self._highest.get(path, 0.0), spent / steps)
-        report.units_by_endpoint[path] += spent
-        report.requests_by_endpoint[path] += 1
+        before, billed_before = report.units_spent, report.requests.billed
+        try:
+            response = self.client.get(path, params)
+        finally:
+            # A billed answer that was retried (or a refusal that was billed) still cost units.
+            spent = report.units_spent - before
+            billed = report.requests.billed - billed_before
+            report.units_by_endpoint[path] += spent
+            report.requests_by_endpoint[path] += 1
+            if billed:
+                steps = max(PRICES.get(path, DEFAULT_PRICE).steps(params), 1)
+                per_step = spent / billed / steps
+                self._highest[path] = max(self._highest.get(path, 0.0), per_step)
         if budget is not None and report.units_over_budget > 0:
             raise QuotaExhausted(
                 PROFILE.name,
@@ -736,11 +779,13 @@ def keyword_params(entry: KeywordWatch) -> dict[str, Any]:
 
 @dataclass
 class _Unit:
-    """The rows of one watch entry: committed to the harvest only once complete."""
+    """The rows of one watch entry, committed to the harvest once fetched, and the requests
+    of it the vendor refused (their rows are the only ones missing)."""
 
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # table -> parent (its merge key values) -> the parent's whole child list, maybe empty
     children: dict[str, dict[tuple[Any, ...], list[dict[str, Any]]]] = field(default_factory=dict)
+    failed: list[VendorError] = field(default_factory=list)
 
     def put(self, table: str, row: dict[str, Any]) -> None:
         self.tables.setdefault(table, []).append(row)
@@ -763,6 +808,16 @@ class _Unit:
             self.tables.setdefault(table, []).extend(rows)
         for table, by_parent in other.children.items():
             self.children.setdefault(table, {}).update(by_parent)
+        self.failed.extend(other.failed)
+
+    def attempt(self, fetch: Callable[[], _Unit]) -> None:
+        """One sub-request (or walk) of the entry: a refusal of it keeps the rest."""
+        try:
+            part = fetch()
+        except InvalidRequest as exc:
+            self.failed.append(exc)
+            return
+        self.extend(part)
 
     @property
     def empty(self) -> bool:
@@ -795,9 +850,10 @@ class Harvest:
     """Everything one source run fetched, deduplicated per table; fetched once, lazily.
 
     Every resource reads from the same harvest, so the vendor is asked once whichever table
-    dlt extracts first. A watch entry lands whole or not at all. `state` is where entries
-    completed today are recorded (the source passes dlt's source state; without it nothing
-    is remembered between runs).
+    dlt extracts first. A watch entry lands with every request of it the vendor answered (a
+    refused one is listed in the report), or not at all when the run stops during it. `state`
+    is where entries completed today are recorded (the source passes dlt's source state;
+    without it nothing is remembered between runs).
     """
 
     watch: EnsembleDataWatch
@@ -953,15 +1009,18 @@ class Harvest:
             posts_params["depth"] = entry.depth
             if entry.oldest_createtime is not None:
                 posts_params["oldest_createtime"] = entry.oldest_createtime
-            unit.extend(
-                self._walk_posts(fetcher, posts_path, posts_params, entry.key, "start_cursor")
+            unit.attempt(
+                lambda: self._walk_posts(
+                    fetcher, posts_path, posts_params, entry.key, "start_cursor"
+                )
             )
         for relation, wanted in (("follower", entry.followers), ("following", entry.followings)):
             if wanted:
-                self._follows(fetcher, unit, user, relation)
+                unit.attempt(lambda relation=relation: self._follows(fetcher, user, relation))
         return unit
 
-    def _follows(self, fetcher: Fetcher, unit: _Unit, user: dict[str, Any], relation: str) -> None:
+    def _follows(self, fetcher: Fetcher, user: dict[str, Any], relation: str) -> _Unit:
+        unit = _Unit()
         path = USER_FOLLOWERS if relation == "follower" else USER_FOLLOWINGS
         list_key = "followers" if relation == "follower" else "followings"
         result = walk(
@@ -993,6 +1052,7 @@ class Harvest:
                     }
                 )
         unit.replace("follows", (user["uid"], relation), rows)
+        return unit
 
     def _comments(self, fetcher: Fetcher, aweme_id: str) -> _Unit:
         unit = _Unit()
@@ -1031,8 +1091,11 @@ class Harvest:
             posts = to_int(data.get("user_count"), "user_count")
         except ValueError as exc:
             raise _malformed(str(exc), MUSIC_DETAILS, 1, response) from None
-        unit = self._walk_posts(
-            fetcher, MUSIC_POSTS, {"music_id": music_id, "cursor": 0}, f"music:{music_id}"
+        unit = _Unit()
+        unit.attempt(
+            lambda: self._walk_posts(
+                fetcher, MUSIC_POSTS, {"music_id": music_id, "cursor": 0}, f"music:{music_id}"
+            )
         )
         unit.put("music", row)
         unit.put(
@@ -1137,16 +1200,22 @@ class Harvest:
                     try:
                         unit = entry.fetch()
                     except InvalidRequest as exc:
-                        if exc.status != 404:
-                            raise
-                        self.report.empty_slices.append(f"{entry.label} (not found)")
-                        completed[entry.label] = entry.digest
-                        continue
-                    if unit.empty:
+                        if exc.status == 404:  # the entry's subject does not exist
+                            self.report.empty_slices.append(f"{entry.label} (not found)")
+                            completed[entry.label] = entry.digest
+                            continue
+                        unit = _Unit(failed=[exc])  # its first request refused: nothing to keep
+                    for exc in unit.failed:
+                        failure = FailedRequest.of(entry.label, exc)
+                        logger.warning("kept the rest of the watch entry; refused: %s", failure)
+                        self.report.failed_requests.append(failure)
+                    if unit.empty and not unit.failed:
                         self.report.empty_slices.append(entry.label)
                     self._commit(unit)
-                    # dlt saves its state in the load package of these rows: both land or neither
-                    completed[entry.label] = entry.digest
+                    # dlt saves its state in the load package of these rows: both land or
+                    # neither; an entry with a refused request is asked again by a re-run
+                    if not unit.failed:
+                        completed[entry.label] = entry.digest
             except VendorError as exc:
                 logger.error("stopping ensembledata after complete watch entries: %s", exc)
                 self.report.stopped_by = exc

@@ -9,6 +9,7 @@ item. 64-bit ids never pass through a float, and nothing outside BIGINT's range 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,14 @@ import dlt
 import pyarrow as pa
 from dlt.extract import DltResource
 
-from .report import RunReport
+from .report import Drift, RunReport
+
+# What dlt may change in a raw table without a person deciding it: tables and columns evolve
+# (a new table on its first rows; a column our arrow schema adds, or a vendor field a source
+# chooses to keep as text), but a stored column's type is frozen: a batch that would retype
+# one fails the load (dlt's DataValidationError), which the ingest assets turn into a failure
+# naming vendor, table and column, instead of a silently re-typed or variant column.
+RAW_CONTRACT: dict[str, str] = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
 
 
 def to_int(value: Any, name: str, *, required: bool = False) -> int | None:
@@ -106,6 +114,95 @@ def to_list(obj: Mapping[str, Any], name: str) -> list[Any]:
     return value
 
 
+def json_type(value: Any) -> str | None:
+    """The JSON type of a decoded value (None for null, which fits any field)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+@dataclass(frozen=True)
+class SeedShape:
+    """The fields of one vendor item and their JSON types, as the vendor's seed example has them.
+
+    `optional` fields may be absent from a whole batch without it being drift (the seed says
+    the vendor omits them); `columns` maps a field to the warehouse column it lands in when
+    the names differ (default: the same name), so a missing field's stored values can be kept.
+    """
+
+    vendor: str
+    table: str
+    fields: Mapping[str, str]
+    optional: frozenset[str] = frozenset()
+    columns: Mapping[str, str] | None = None
+
+    @classmethod
+    def from_example(
+        cls, vendor: str, table: str, example: Mapping[str, Any], **kwargs: Any
+    ) -> SeedShape:
+        """The shape of the seed's example item (every field in it must be non-null)."""
+        types = {name: json_type(value) for name, value in example.items()}
+        if nulls := sorted(name for name, kind in types.items() if kind is None):
+            raise ValueError(f"the example has no JSON type for {nulls}: give them in `fields`")
+        return cls(vendor, table, {k: v for k, v in types.items() if v is not None}, **kwargs)
+
+    def tally(self) -> FieldTally:
+        return FieldTally(self)
+
+
+class FieldTally:
+    """Which fields, of which JSON types, the items of one batch (a slice) carried."""
+
+    def __init__(self, shape: SeedShape) -> None:
+        self.shape = shape
+        self.items = 0
+        self.types: dict[str, set[str]] = {}
+
+    def add(self, item: Any) -> None:
+        if not isinstance(item, dict):
+            return
+        self.items += 1
+        for name, value in item.items():
+            kinds = self.types.setdefault(name, set())
+            if (kind := json_type(value)) is not None:
+                kinds.add(kind)
+
+    def drift(self, partition: str, where: Mapping[str, Any] | None = None) -> set[Drift]:
+        """Fields added, missing from every item, or of another JSON type than the seed's.
+
+        An empty batch says nothing about the vendor's fields, so it never drifts.
+        """
+        if not self.items:
+            return set()
+        shape = self.shape
+        slice_filter = tuple(sorted((where or {}).items()))
+
+        def drift(name: str, kind: Any, detail: str) -> Drift:
+            column = (shape.columns or {}).get(name, name)
+            return Drift(
+                shape.vendor, shape.table, name, kind, partition, detail, column, slice_filter
+            )
+
+        found = {
+            drift(name, "added", "not in the seed") for name in set(self.types) - set(shape.fields)
+        }
+        found |= {
+            drift(name, "missing", "absent from every item")
+            for name in set(shape.fields) - set(self.types) - shape.optional
+        }
+        for name, kinds in self.types.items():
+            expected = shape.fields.get(name)
+            if expected is not None and (other := kinds - {expected}):
+                found.add(drift(name, "type_change", f"{expected} -> {', '.join(sorted(other))}"))
+        return found
+
+
 def merge_resource(
     table: str,
     schema: pa.Schema,
@@ -115,6 +212,7 @@ def merge_resource(
     *,
     tombstones: Callable[[], list[dict[str, Any]]] = list,
     hard_delete: str | None = None,
+    schema_contract: Mapping[str, str] = RAW_CONTRACT,
 ) -> DltResource:
     """One table of a multi-table source as a delete-insert merge resource of arrow batches.
 
@@ -122,8 +220,15 @@ def merge_resource(
     zone); `keys` is (primary key, merge key or None). `tombstones` are rows whose
     `hard_delete` column is set: dlt deletes the stored rows under their merge key and does
     not store them, which is how a parent whose list became empty loses its old children.
+
+    The arrow schema is the table's contract: a vendor field it does not name is dropped
+    here (report it with a `SeedShape` tally), a column it adds evolves the table, and a
+    stored column never changes type (`RAW_CONTRACT`). The primary key is what identifies a
+    stored row, so a field the vendor stopped sending (a `missing` drift) gets its stored
+    values back after the load instead of NULL.
     """
     primary_key, merge_key = keys
+    report.row_keys[table] = tuple(primary_key)
     columns: dict[str, Any] = {}
     for field in schema:
         if pa.types.is_int64(field.type):
@@ -149,5 +254,6 @@ def merge_resource(
         name=table,
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
         columns=columns,
+        schema_contract=dict(schema_contract),
         **hints,
     )

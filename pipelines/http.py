@@ -12,6 +12,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -25,6 +26,7 @@ import httpx
 
 from .errors import (
     AuthError,
+    ConfigError,
     InvalidRequest,
     MalformedResponse,
     QuotaExhausted,
@@ -95,9 +97,42 @@ class VendorProfile:
         return f"SOURCES__{self.name.upper()}__BASE_URL"
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# field -> (is the value usable, what it must be): a client with 0 attempts never sends,
+# a negative timeout is refused by httpx mid-run; both must be refused before any request.
+CLIENT_SETTING_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "connect_timeout": (lambda v: _number(v) and v > 0, "a number of seconds above 0"),
+    "read_timeout": (lambda v: _number(v) and v > 0, "a number of seconds above 0"),
+    "max_attempts": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+        "a whole number of at least 1 (1 sends each request once, without retries)",
+    ),
+    "backoff_base": (lambda v: _number(v) and v >= 0, "a number of seconds of at least 0"),
+    "backoff_max": (lambda v: _number(v) and v >= 0, "a number of seconds of at least 0"),
+    "max_retry_after": (lambda v: _number(v) and v >= 0, "a number of seconds of at least 0"),
+    "requests_per_second": (
+        lambda v: v is None or (_number(v) and v >= 0),
+        "a number of at least 0 (0 turns the client-side rate limit off)",
+    ),
+}
+
+
+def client_setting_problem(name: str, value: Any) -> str | None:
+    """What a `ClientSettings` field must be, when `value` is not a usable `name`."""
+    usable, requirement = CLIENT_SETTING_RULES[name]
+    return None if usable(value) else requirement
+
+
 @dataclass(frozen=True)
 class ClientSettings:
-    """Tuning that differs between the nightly run, a backfill and a test."""
+    """Tuning that differs between the nightly run, a backfill and a test.
+
+    Refused when built with a value the client cannot work with, so no request is ever sent
+    with it (`pipelines.config.configured_source` names the vendor's setting first).
+    """
 
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
@@ -107,6 +142,19 @@ class ClientSettings:
     max_retry_after: float = 120.0
     requests_per_second: float | None = 5.0
 
+    def __post_init__(self) -> None:
+        problems = [
+            f"{name}={getattr(self, name)!r} must be {problem}"
+            for name in CLIENT_SETTING_RULES
+            if (problem := client_setting_problem(name, getattr(self, name)))
+        ]
+        if problems:
+            raise ConfigError(
+                f"invalid HTTP client settings: {'; '.join(problems)} "
+                "-> set SOURCES__<VENDOR>__<NAME> (e.g. SOURCES__KEYAPI__MAX_ATTEMPTS) "
+                "to a valid value, or unset it to use the default"
+            )
+
 
 @dataclass
 class RequestStats:
@@ -115,6 +163,7 @@ class RequestStats:
     requests: int = 0
     retries: int = 0
     credits: float = 0.0
+    billed: int = 0  # answers that cost credits, retried ones included
     statuses: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -123,6 +172,7 @@ class RequestStats:
             self.requests += 1
             self.statuses[status] += 1
             self.credits += credits
+            self.billed += credits > 0
 
     def record_retry(self) -> None:
         with self._lock:
@@ -371,6 +421,33 @@ class VendorClient:
         ceiling = min(self.settings.backoff_max, self.settings.backoff_base * 2 ** (attempt - 1))
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
+    def _credits(
+        self, response: httpx.Response, endpoint: str, ok: bool, decode_error: Exception | None
+    ) -> float:
+        """What this answer cost. A stated cost (`cost_header`) counts on every answer that
+        carries it: the vendor billed it even when its body then fails to parse and the
+        request is retried, or when it is a refusal. Without one, a decoded success costs the
+        documented price."""
+        profile = self.profile
+        price = profile.credits_per_request if ok and decode_error is None else 0.0
+        stated = response.headers.get(profile.cost_header) if profile.cost_header else None
+        if stated is None:
+            return price
+        try:
+            cost = float(stated)
+            if not math.isfinite(cost) or cost < 0:
+                raise ValueError(stated)
+            return cost
+        except ValueError:  # count the documented price rather than nothing
+            logger.warning(
+                "%s: unreadable %s header %r; counting %s credits",
+                endpoint,
+                profile.cost_header,
+                stated[:40],
+                profile.credits_per_request,
+            )
+            return profile.credits_per_request
+
     def _classify(self, response: httpx.Response, endpoint: str) -> VendorResponse | VendorError:
         profile = self.profile
         status = response.status_code
@@ -395,21 +472,7 @@ class VendorClient:
             and profile.data_on_error is not None
             and profile.data_on_error(status, body)
         )
-        credits = 0.0
-        if ok and decode_error is None:
-            credits = profile.credits_per_request
-            if profile.cost_header and profile.cost_header in response.headers:
-                try:
-                    credits = float(response.headers[profile.cost_header])
-                except ValueError:  # count the documented price rather than nothing
-                    logger.warning(
-                        "%s: unreadable %s header %r; counting %s credits",
-                        endpoint,
-                        profile.cost_header,
-                        response.headers[profile.cost_header][:40],
-                        credits,
-                    )
-        self.stats.record(str(status), credits)
+        self.stats.record(str(status), self._credits(response, endpoint, ok, decode_error))
         kwargs = {"endpoint": endpoint, "status": status, "request_id": request_id}
         lowered = message.lower()
         if ok:

@@ -6,7 +6,10 @@ bearer key; the endpoint is free; pages are `limit` (max 100) / `offset` until
 snapshot of what the organization tracks now, so it is loaded under today's date only.
 
 Three tables come from one crawl:
-- `video_stats`: one row per tracked video (latest totals, `er`, `cpm`, title, timestamps);
+- `video_stats`: one row per tracked video (latest totals, `er`, `cpm`, title, timestamps),
+  on any platform: `external_video_id` is the vendor's id as sent (text: a YouTube or
+  Instagram id such as `oDXC4evUUc2`), and `tiktok_video_id` the same id as a BIGINT where
+  the platform is TikTok and the id is a 64-bit integer (the warehouse's join key);
 - `stats_points`: the `stats` map in long form, merged on (video_id, metric, observed_at),
   so overlapping pulls (each answer repeats the last observations) never duplicate a point;
 - `stats_quarantine`: stats entries (and video timestamps) that cannot be typed, such as the
@@ -59,6 +62,7 @@ QUARANTINE_TABLE = "stats_quarantine"
 POINT_KEY = ("video_id", "metric", "observed_at")
 QUARANTINE_KEY = ("video_id", "metric", "raw_timestamp")
 _TOTALS = ("views", "likes", "comments", "reposts")
+_TIKTOK_ID = re.compile(r"[0-9]{1,19}")
 _TIMESTAMP = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})[ T](?P<time>\d{2}:\d{2}:\d{2})(?:\.(?P<fraction>\d{1,9}))?"
     r"\s*(?P<offset>Z|[+-]\d{2}(?::?\d{2})?)?"
@@ -116,8 +120,8 @@ PROFILE = VendorProfile(
 VIDEO_SCHEMA = pa.schema(
     [
         pa.field("video_id", pa.string(), nullable=False),
-        ("external_video_id", pa.int64()),
-        ("external_id", pa.string()),
+        ("external_video_id", pa.string()),
+        ("tiktok_video_id", pa.int64()),
         ("platform", pa.string()),
         ("title", pa.string()),
         ("thumbnail_url", pa.string()),
@@ -133,7 +137,8 @@ VIDEO_SCHEMA = pa.schema(
 POINT_SCHEMA = pa.schema(
     [
         pa.field("video_id", pa.string(), nullable=False),
-        ("external_video_id", pa.int64()),
+        ("external_video_id", pa.string()),
+        ("tiktok_video_id", pa.int64()),
         pa.field("metric", pa.string(), nullable=False),
         pa.field("observed_at", pa.timestamp("us", tz="UTC"), nullable=False),
         pa.field("value", pa.int64(), nullable=False),
@@ -143,7 +148,8 @@ POINT_SCHEMA = pa.schema(
 QUARANTINE_SCHEMA = pa.schema(
     [
         pa.field("video_id", pa.string(), nullable=False),
-        ("external_video_id", pa.int64()),
+        ("external_video_id", pa.string()),
+        ("tiktok_video_id", pa.int64()),
         pa.field("metric", pa.string(), nullable=False),
         pa.field("raw_timestamp", pa.string(), nullable=False),
         ("raw_value", pa.string()),
@@ -238,12 +244,30 @@ class ParsedVideo:
     quarantine: list[dict[str, Any]] = field(default_factory=list)
 
 
+def external_ids(platform: str | None, raw: Any) -> tuple[str | None, int | None]:
+    """The vendor's `external_video_id` as sent (text), and as a TikTok id where it is one.
+
+    Every platform's id is kept as text (`oDXC4evUUc2` on YouTube); the BIGINT is set only
+    for TikTok and a 64-bit integer, read from the digits, never through a float. A TikTok
+    item whose id is not one keeps its text and a NULL BIGINT (the `not_null_ids` check
+    counts it) rather than costing the page. Raises ValueError for a non-scalar id.
+    """
+    if raw is None:
+        return None, None
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise ValueError(f"field 'external_video_id' should be a string, got {type(raw).__name__}")
+    text = str(raw)
+    if platform != "TikTok" or not _TIKTOK_ID.fullmatch(text) or int(text) >= 2**63:
+        return text, None
+    return text, int(text)
+
+
 def parse_video(item: Any, observed_on: date, request_id: str | None) -> ParsedVideo:
     """One raw item -> its video row, stats points and quarantined entries.
 
-    Raises ValueError naming the field when the item breaks the contract (no id, a TikTok
-    id that is not an integer, a total that is not a count); a bad stats entry or video
-    timestamp is quarantined instead, so one odd point never costs the page.
+    Raises ValueError naming the field when the item breaks the contract (no id, a total
+    that is not a count); a bad stats entry or video timestamp is quarantined instead, so
+    one odd point never costs the page.
     """
     if not isinstance(item, dict):
         raise ValueError(f"item should be an object, got {type(item).__name__}")
@@ -251,22 +275,21 @@ def parse_video(item: Any, observed_on: date, request_id: str | None) -> ParsedV
     if not isinstance(video_id, str) or not video_id:
         raise ValueError("required field 'video_id' is missing or not a string")
     platform = _text(item, "platform")
-    external = item.get("external_video_id")
-    external_text = None if external is None else str(external)
-    external_id: int | None = None
-    if platform == "TikTok":
-        if external_text is None or not external_text.isdigit() or len(external_text) > 19:
-            raise ValueError(
-                f"field 'external_video_id' should be a TikTok id, got {external_text!r}"
-            )
-        external_id = int(external_text)  # from the string: never through a float
+    external_text, tiktok_id = external_ids(platform, item.get("external_video_id"))
+    if platform == "TikTok" and tiktok_id is None:
+        logger.warning(
+            "video %s: TikTok external_video_id %r is not a 64-bit integer; kept as text",
+            video_id,
+            (external_text or "")[:40],
+        )
     parsed = ParsedVideo(video={})
 
     def quarantine(metric: str, raw_ts: Any, raw_value: Any, reason: str) -> None:
         parsed.quarantine.append(
             {
                 "video_id": video_id,
-                "external_video_id": external_id,
+                "external_video_id": external_text,
+                "tiktok_video_id": tiktok_id,
                 "metric": metric,
                 "raw_timestamp": _raw_text(raw_ts) or "",
                 "raw_value": _raw_text(raw_value),
@@ -287,8 +310,8 @@ def parse_video(item: Any, observed_on: date, request_id: str | None) -> ParsedV
 
     parsed.video = {
         "video_id": video_id,
-        "external_video_id": external_id,
-        "external_id": external_text,
+        "external_video_id": external_text,
+        "tiktok_video_id": tiktok_id,
         "platform": platform,
         "title": _text(item, "title"),
         "thumbnail_url": _text(item, "thumbnail_url"),
@@ -316,7 +339,8 @@ def parse_video(item: Any, observed_on: date, request_id: str | None) -> ParsedV
             parsed.points.append(
                 {
                     "video_id": video_id,
-                    "external_video_id": external_id,
+                    "external_video_id": external_text,
+                    "tiktok_video_id": tiktok_id,
                     "metric": metric,
                     "observed_at": observed_at,
                     "value": value,
@@ -507,7 +531,8 @@ def influtics_source(
         primary_key="video_id",
         columns={
             "video_id": {"data_type": "text", "nullable": False},
-            "external_video_id": {"data_type": "bigint"},
+            "external_video_id": {"data_type": "text"},
+            "tiktok_video_id": {"data_type": "bigint"},
             "created_at": _timestamp_hint(),
             "stats_last_updated": _timestamp_hint(),
         },
@@ -522,7 +547,8 @@ def influtics_source(
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
         primary_key=POINT_KEY,
         columns={
-            "external_video_id": {"data_type": "bigint"},
+            "external_video_id": {"data_type": "text"},
+            "tiktok_video_id": {"data_type": "bigint"},
             "value": {"data_type": "bigint", "nullable": False},
             "observed_at": _timestamp_hint(nullable=False),
         },
@@ -536,7 +562,10 @@ def influtics_source(
         name=QUARANTINE_TABLE,
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
         primary_key=QUARANTINE_KEY,
-        columns={"external_video_id": {"data_type": "bigint"}},
+        columns={
+            "external_video_id": {"data_type": "text"},
+            "tiktok_video_id": {"data_type": "bigint"},
+        },
     )
     def stats_quarantine(page: Page) -> Iterator[pa.Table]:
         """Set-aside stats entries, merged on (video_id, metric, raw_timestamp).

@@ -8,6 +8,10 @@ in page order. One request costs one credit.
 Each ranking list (period start x region x rank field x category) is a slice that is
 fetched whole, then yielded: a slice is merged on its natural key, so a re-run
 replaces it and a half-fetched slice never overwrites a complete one.
+
+Schema drift against the seed is noted per slice (`SEED_FIELDS`): a field absent from
+every item, a field the seed does not have, a value of another JSON type. None of them
+fails a run by itself; see `keyapi_source` for what each does to the table.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from dlt.common.typing import TSecretStrValue
 from dlt.sources import DltResource
 
 from .errors import MalformedResponse, VendorError
-from .fields import to_bool, to_int, to_text
+from .fields import RAW_CONTRACT, SeedShape, to_bool, to_int, to_text
 from .http import ClientSettings, VendorClient, VendorProfile
 from .report import RunReport
 
@@ -46,6 +50,9 @@ ALL_CATEGORIES = "all"
 
 SLICE_KEY = ("ranking_date", "region", "rank_field", "product_category_id")
 PRIMARY_KEY = (*SLICE_KEY, "rank")
+# What identifies a stored row across re-pulls: a re-pull may reorder a list, so the
+# same video, not the same rank, is where a value the vendor stopped sending is kept.
+ROW_KEY = (*SLICE_KEY, "video_id")
 
 
 def _envelope_error(body: Any) -> tuple[int, str] | None:
@@ -77,21 +84,18 @@ _COUNT_FIELDS = (
     "total_views_cnt",
 )
 _TEXT_FIELDS = ("unique_id", "nick_name", "avatar", "category", "reflow_cover", "video_desc")
-_KNOWN_FIELDS = frozenset(
-    {
-        *_COUNT_FIELDS,
-        *_TEXT_FIELDS,
-        "video_id",
-        "user_id",
-        "create_time",
-        "created_by_ai",
-        "duration",
-        "sales_flag",
-        "region",
-        "product_category_list",
-        "video_products",
-    }
-)
+# Every field of the seed's example item and its JSON type there: ids, `create_time` and
+# `created_by_ai` are strings, counts are numbers, two lists are JSON inside strings.
+SEED_FIELDS: dict[str, str] = {
+    **dict.fromkeys(_COUNT_FIELDS, "number"),
+    **dict.fromkeys(_TEXT_FIELDS, "string"),
+    **dict.fromkeys(("video_id", "user_id", "create_time", "created_by_ai"), "string"),
+    **dict.fromkeys(("duration", "sales_flag"), "number"),
+    **dict.fromkeys(("region", "product_category_list", "video_products"), "string"),
+}
+_KNOWN_FIELDS = frozenset(SEED_FIELDS)
+# The ranking's own region stands in when an item leaves `region` out.
+_OPTIONAL_FIELDS = frozenset({"region"})
 
 RANKING_SCHEMA = pa.schema(
     [
@@ -135,6 +139,16 @@ class RankingSlice:
         return (
             f"{self.period} {self.ranking_date} {self.region} {self.rank_field} "
             f"category={self.product_category_id}"
+        )
+
+    def where(self) -> dict[str, Any]:
+        """The slice key's values: which stored rows this slice replaces."""
+        return dict(
+            zip(
+                SLICE_KEY,
+                (self.ranking_date, self.region, self.rank_field, self.product_category_id),
+                strict=True,
+            )
         )
 
     def params(self, page_num: int, page_size: int, created_by_ai: bool | None) -> dict[str, Any]:
@@ -207,13 +221,9 @@ def parse_ranking_item(
     return row
 
 
-def schema_drift(item: Any) -> set[str]:
-    """Fields added (`+name`) or missing (`-name`) against the seed: noted, not fatal."""
-    if not isinstance(item, dict):
-        return set()
-    added = {f"+{name}" for name in set(item) - _KNOWN_FIELDS}
-    missing = {f"-{name}" for name in _KNOWN_FIELDS - set(item) - {"region"}}
-    return added | missing
+def seed_shape(period: str) -> SeedShape:
+    """The seed's item shape, for drift in the table of `period`."""
+    return SeedShape(PROFILE.name, TABLE_FOR_PERIOD[period], SEED_FIELDS, optional=_OPTIONAL_FIELDS)
 
 
 def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
@@ -233,42 +243,50 @@ def fetch_slice(
     created_by_ai: bool | None = None,
     report: RunReport | None = None,
 ) -> list[dict[str, Any]]:
-    """All rows of one ranking list, top `pages` pages; stops early on a short page."""
+    """All rows of one ranking list, top `pages` pages; stops early on a short page.
+
+    The slice's drift goes to `report` even when a value fails to parse, so a retyped
+    field is named in the run's metadata as well as in the failure.
+    """
     rows: list[dict[str, Any]] = []
-    for page_num in range(1, min(pages, MAX_PAGE_NUM) + 1):
-        response = client.get(
-            VIDEO_RANKING_PATH, ranking.params(page_num, MAX_PAGE_SIZE, created_by_ai)
-        )
-        body = response.body
-        items = body.get("data") if isinstance(body, dict) else None
-        if items is None:
-            items = [] if isinstance(body, dict) and "data" in body else None
-        if not isinstance(items, list):
-            raise MalformedResponse(
-                PROFILE.name,
-                f"`data` should be a list for {ranking.label()} page {page_num}",
-                endpoint=f"GET {VIDEO_RANKING_PATH}",
-                status=response.status,
-                request_id=response.request_id,
+    tally = seed_shape(ranking.period).tally()
+    try:
+        for page_num in range(1, min(pages, MAX_PAGE_NUM) + 1):
+            response = client.get(
+                VIDEO_RANKING_PATH, ranking.params(page_num, MAX_PAGE_SIZE, created_by_ai)
             )
-        for offset, item in enumerate(items):
-            rank = (page_num - 1) * MAX_PAGE_SIZE + offset + 1
-            try:
-                rows.append(parse_ranking_item(item, ranking, rank, response.request_id))
-            except ValueError as exc:
+            body = response.body
+            items = body.get("data") if isinstance(body, dict) else None
+            if items is None:
+                items = [] if isinstance(body, dict) and "data" in body else None
+            if not isinstance(items, list):
                 raise MalformedResponse(
                     PROFILE.name,
-                    f"{exc} (item {offset + 1} of page {page_num}, {ranking.label()})",
+                    f"`data` should be a list for {ranking.label()} page {page_num}",
                     endpoint=f"GET {VIDEO_RANKING_PATH}",
                     status=response.status,
                     request_id=response.request_id,
-                    hint="the vendor changed its payload; re-run once fixed, "
-                    "earlier slices are kept",
-                ) from None
-            if report is not None:
-                report.schema_drift |= schema_drift(item)
-        if len(items) < MAX_PAGE_SIZE:
-            break
+                )
+            for offset, item in enumerate(items):
+                tally.add(item)
+                rank = (page_num - 1) * MAX_PAGE_SIZE + offset + 1
+                try:
+                    rows.append(parse_ranking_item(item, ranking, rank, response.request_id))
+                except ValueError as exc:
+                    raise MalformedResponse(
+                        PROFILE.name,
+                        f"{exc} (item {offset + 1} of page {page_num}, {ranking.label()})",
+                        endpoint=f"GET {VIDEO_RANKING_PATH}",
+                        status=response.status,
+                        request_id=response.request_id,
+                        hint="the vendor changed its payload; re-run once fixed, "
+                        "earlier slices are kept",
+                    ) from None
+            if len(items) < MAX_PAGE_SIZE:
+                break
+    finally:
+        if report is not None:
+            report.note_drift(tally.drift(ranking.ranking_date.isoformat(), ranking.where()))
     return rows
 
 
@@ -316,6 +334,17 @@ def keyapi_source(
     Pass a `RunReport` to read requests and credits afterwards, and call its
     `raise_if_stopped()` after loading: the source stops at a failure it cannot retry
     but yields every slice it completed first.
+
+    Schema contract of `video_rankings_<period>` (`RAW_CONTRACT`): the table evolves on its
+    first rows; columns evolve, so a field the seed lacks lands as a text column and is
+    reported as `added` on every load that carries it (analysts may want it before we
+    type it); a stored column's type is frozen. A value of another JSON type is reported
+    as `type_change` and kept when it still reads as the column's type (a count sent as
+    "123"); one that does not (a count sent as "n/a") stops the slice, because a NULL
+    count would silently re-rank the marts. A field absent from a whole slice is reported
+    as `missing`, and the ingest asset puts the stored values back (per `ROW_KEY`).
+    The merge key is the slice key alone: a second key on a delete-insert merge makes
+    DuckLake's delete quadratic, and the key checks prove (slice, rank) unique.
     """
     run_report = report if report is not None else RunReport()
     slices = ranking_slices(period, dates, regions, rank_fields, product_category_ids)
@@ -326,12 +355,13 @@ def keyapi_source(
         requests_per_second=requests_per_second,
     )
     table = TABLE_FOR_PERIOD[period]
+    run_report.row_keys[table] = ROW_KEY
 
     @dlt.resource(
         name=table,
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-        primary_key=PRIMARY_KEY,
         merge_key=SLICE_KEY,
+        schema_contract=RAW_CONTRACT,
         columns={
             "video_id": {"data_type": "bigint", "nullable": False},
             "user_id": {"data_type": "bigint"},

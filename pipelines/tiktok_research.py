@@ -19,6 +19,11 @@ The seed documents the task lifecycle only through its Python SDK; the four task
 this project's REST mapping of it (served by the simulator, see simulator/tiktok_research.py).
 Every answer is `{"data": ..., "error": {"code": "ok" | ..., "message", "log_id"}}`.
 
+Field names differ by mode too: the HTTP video query asks for the public API's names
+(`video_duration`, `is_stem_verified`, `hashtag_info_list`, ...; one unknown name and the
+vendor refuses the whole request), the query task for the seed's (`duration_type`,
+`stem_verified`). `parse_video` maps both onto one column per meaning.
+
 Operators differ by mode. The query task takes the seed's table (LIKE on video_description,
 CONTAINS on hashtag_names / effect_ids); the HTTP video query takes only EQ, IN, GT, GTE, LT,
 LTE (seeds/README.md), with the real API's `hashtag_name` and `keyword` fields for hashtags
@@ -35,6 +40,7 @@ research request sent (retries and the resend after a 401 included) counts again
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -142,8 +148,32 @@ ANY_FIELD_OPERATORS: dict[str, tuple[str, frozenset[str]]] = {
     for field, (kind, ops) in {**QUERY_FIELD_OPERATORS, **FIELD_OPERATORS}.items()
 }
 
-# The data fields the seed lists as returnable; all of them are requested.
-FIELDS: tuple[str, ...] = (
+# The fields each mode asks for, all it can return (seeds/README.md). The HTTP video query
+# answers a name outside the public API's list with a 400 "Invalid fields", so mode query asks
+# only for those; mode task asks for the seed's list plus the names of the seed's SDK example.
+QUERY_FIELDS: tuple[str, ...] = (
+    "id",
+    "create_time",
+    "username",
+    "region_code",
+    "video_description",
+    "music_id",
+    "like_count",
+    "comment_count",
+    "share_count",
+    "view_count",
+    "favorites_count",
+    "effect_ids",
+    "hashtag_names",
+    "hashtag_info_list",
+    "video_mention_list",
+    "video_label",
+    "playlist_id",
+    "voice_to_text",
+    "is_stem_verified",
+    "video_duration",
+)
+TASK_FIELDS: tuple[str, ...] = (
     "id",
     "create_time",
     "username",
@@ -161,6 +191,9 @@ FIELDS: tuple[str, ...] = (
     "voice_to_text",
     "duration_type",
     "stem_verified",
+    "hashtag_info_list",
+    "video_mention_list",
+    "video_label",
 )
 _INT_FIELDS = (
     "music_id",
@@ -170,10 +203,11 @@ _INT_FIELDS = (
     "view_count",
     "favorites_count",
     "playlist_id",
+    "video_duration",
     "duration_type",
 )
 _TEXT_FIELDS = ("username", "region_code", "video_description", "voice_to_text")
-_LIST_FIELDS = ("effect_ids", "hashtag_names")
+_LIST_FIELDS = ("effect_ids", "hashtag_names", "video_mention_list")
 
 VIDEO_SCHEMA = pa.schema(
     [
@@ -186,9 +220,10 @@ VIDEO_SCHEMA = pa.schema(
         ("video_description", pa.string()),
         ("voice_to_text", pa.string()),
         *[(name, pa.int64()) for name in _INT_FIELDS],
-        ("stem_verified", pa.bool_()),
-        ("hashtag_names", pa.list_(pa.string())),
-        ("effect_ids", pa.list_(pa.string())),
+        ("is_stem_verified", pa.bool_()),
+        *[(name, pa.list_(pa.string())) for name in _LIST_FIELDS],
+        ("hashtag_info_list", pa.string()),  # JSON text, hashtag ids as digit strings
+        ("video_label", pa.string()),  # JSON text
         pa.field("pulled_at", pa.timestamp("us", tz="UTC"), nullable=False),
         ("log_id", pa.string()),
     ]
@@ -568,7 +603,7 @@ def task_body(groups: Sequence[ConditionGroup], window: Window, limit: int) -> d
             }
             for g in (bounds, *groups)
         ],
-        "fields": ",".join(FIELDS),
+        "fields": ",".join(TASK_FIELDS),
         "limit": limit,
     }
 
@@ -584,10 +619,39 @@ def _text_list(value: Any, name: str) -> list[str] | None:
     return [str(v) for v in value]
 
 
+def _hashtag_info(value: Any) -> str | None:
+    """`hashtag_info_list` as compact JSON text, each `hashtag_id` re-emitted as a digit
+    string so no later JSON reader (DuckDB's casts, pandas) can round it through a float."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ValueError("field 'hashtag_info_list' should be a list of objects")
+    infos = []
+    for info in value:
+        hashtag = to_int(info.get("hashtag_id"), "hashtag_info_list.hashtag_id")
+        infos.append(info if hashtag is None else {**info, "hashtag_id": str(hashtag)})
+    return json.dumps(infos, ensure_ascii=False, separators=(",", ":"))
+
+
+def _json_object(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError(f"field {name!r} should be an object, got {type(value).__name__}")
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def parse_video(
     item: Any, query_name: str, pulled_at: datetime, log_id: str | None = None
 ) -> dict[str, Any]:
-    """One raw video -> one typed row; omitted fields become NULL. ValueError names the field."""
+    """One raw video of either mode -> one typed row; omitted fields become NULL.
+
+    One column per meaning, whichever mode filled it: `is_stem_verified` takes the HTTP
+    query's `is_stem_verified` or the task's `stem_verified` (the same flag). Durations are
+    two meanings, so two columns: `video_duration` is seconds (mode query), `duration_type`
+    the seed's duration bucket (mode task); neither is derived from the other, because the
+    seed does not define the buckets' bounds. ValueError names the bad field.
+    """
     if not isinstance(item, dict):
         raise ValueError(f"video should be an object, got {type(item).__name__}")
     video_id = to_int(item.get("id"), "id", required=True)
@@ -602,6 +666,8 @@ def parse_video(
         "create_day": create_time.date(),
         "pulled_at": pulled_at,
         "log_id": log_id,
+        "hashtag_info_list": _hashtag_info(item.get("hashtag_info_list")),
+        "video_label": _json_object(item.get("video_label"), "video_label"),
     }
     for name in _INT_FIELDS:
         row[name] = to_int(item.get(name), name)
@@ -609,10 +675,11 @@ def parse_video(
         row[name] = to_text(item.get(name), name)
     for name in _LIST_FIELDS:
         row[name] = _text_list(item.get(name), name)
-    verified = item.get("stem_verified")
+    source = "is_stem_verified" if "is_stem_verified" in item else "stem_verified"
+    verified = item.get(source)
     if verified is not None and not isinstance(verified, bool):
-        raise ValueError(f"field 'stem_verified' should be a boolean, got {verified!r}")
-    row["stem_verified"] = verified
+        raise ValueError(f"field {source!r} should be a boolean, got {verified!r}")
+    row["is_stem_verified"] = verified
     return row
 
 
@@ -820,7 +887,7 @@ def crawl_window(
     groups = query.groups("query")
     rows: dict[int, dict[str, Any]] = {}
     endpoint = f"POST {QUERY_PATH}"
-    params = {"fields": ",".join(FIELDS)}
+    params = {"fields": ",".join(QUERY_FIELDS)}
     for attempt in range(MAX_WINDOW_RESTARTS + 1):
         cursor, search_id, page = 0, None, 0
         try:
@@ -1034,8 +1101,12 @@ def tiktok_research_source(
             "create_time": {"data_type": "timestamp", "timezone": True, "nullable": False},
             "create_day": {"data_type": "date", "nullable": False},
             "pulled_at": {"data_type": "timestamp", "timezone": True},
+            "video_duration": {"data_type": "bigint"},
             "hashtag_names": {"data_type": "json"},
             "effect_ids": {"data_type": "json"},
+            "video_mention_list": {"data_type": "json"},
+            "hashtag_info_list": {"data_type": "json"},
+            "video_label": {"data_type": "json"},
         },
     )
     def videos() -> Iterator[pa.Table]:

@@ -16,7 +16,10 @@ Vendor options (FaultConfig.options):
   with the found posts still in `data` (the vendor's own client treats it as data);
 - `edited_captions: true` sends every post with an empty `text_extra` (its creator edited the
   hashtags out): a client must drop the post's earlier hashtags;
-- `private_follows: true` answers every follower / following list empty (the creator hid it).
+- `private_follows: true` answers every follower / following list empty (the creator hid it);
+- `posts_unavailable: {"<unique_id or sec_uid>": <404 | 422>}` makes `/tt/user/posts` and
+  `/tt/user/posts-from-secuid` of those creators answer that status (`{"detail": ...}`, no
+  units charged) while their info and follow lists still answer: one failed sub-request.
 """
 
 from __future__ import annotations
@@ -337,6 +340,8 @@ def _user_posts_handler(param: str):
         oldest = _int(request, "oldest_createtime", 0)
         if creator is None:
             return _not_found("User")
+        if (refused := _posts_refused(request, creator)) is not None:
+            return refused
         posts = [
             v
             for v in _creator_videos(creator, request)
@@ -351,6 +356,20 @@ def _user_posts_handler(param: str):
         return _ok(request, body, depth)
 
     return handle
+
+
+_POSTS_REFUSALS = {404: "User posts not found", 422: "User posts are unavailable for this account"}
+
+
+def _posts_refused(request: Request, creator: Creator) -> tuple[int, dict[str, Any]] | None:
+    """The `posts_unavailable` option's answer for this creator, if it names them."""
+    unavailable = request.options.get("posts_unavailable") or {}
+    status = unavailable.get(creator.unique_id) or unavailable.get(creator.sec_uid)
+    if status is None:
+        return None
+    if status not in _POSTS_REFUSALS:
+        raise ValueError(f"posts_unavailable statuses are {sorted(_POSTS_REFUSALS)}")
+    return status, {"detail": _POSTS_REFUSALS[status]}
 
 
 def _others(creator: Creator, world: World, kind: str, count: int) -> list[Creator]:

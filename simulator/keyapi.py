@@ -5,6 +5,9 @@ answer is `{code, message, data, requestId}`; ids, `create_time` and `created_by
 strings, counts are numbers, `product_category_list` / `video_products` are JSON inside
 strings. Totals are what a video gained within the ranked UTC day / week / month; the rank
 is the position in page order. A period is published one day after it ends.
+
+Vendor option (FaultConfig.options): `counts_as_strings` sends every count as a digit
+string ("1234"), a type change a client can still read.
 """
 
 from __future__ import annotations
@@ -87,7 +90,11 @@ def video_ranking(request: Request) -> tuple[int, dict[str, Any]]:
     )
     offset = (query.page_num - 1) * query.page_size
     page = ranked[offset : offset + query.page_size]
-    return 200, _body(0, "success", [_item(entry) for entry in page], request.request_id)
+    items = [_item(entry) for entry in page]
+    if request.options.get("counts_as_strings"):
+        for item in items:
+            item.update({k: str(v) for k, v in item.items() if k.startswith("total_")})
+    return 200, _body(0, "success", items, request.request_id)
 
 
 def _parse(request: Request) -> _Query:

@@ -17,6 +17,12 @@ every research call needs a live access token. Videos come from `World.videos_be
 counts as of the simulator's clock; missing fields are omitted, never null; ids stay
 integers.
 
+Field names follow the endpoint too. The HTTP video query knows the public API's list
+(`video_duration` in seconds, `is_stem_verified`, `hashtag_info_list`, `video_mention_list`,
+`video_label`, ...); the query task knows the seed's (`duration_type`, `stem_verified`) plus
+the names its SDK example asks for. Asking either for a name outside its list is a 400
+invalid_params "Invalid fields: a,b" listing every such name, as the real API answers.
+
 Operators follow the endpoint. The query task takes the seed's table: LIKE on
 video_description (case-insensitive, `%` and `_` wildcards), CONTAINS on hashtag_names and
 effect_ids. The HTTP video query takes only EQ / IN / GT / GTE / LT / LTE (seeds/README.md):
@@ -40,13 +46,14 @@ from __future__ import annotations
 import json
 import re
 import uuid
+import zlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
 from simulator.vendor import ErrorKind, Request, Route, Vendor
-from simulator.world import Video, metrics_at
+from simulator.world import Video, World, metrics_at
 
 CLIENT_KEY = "sim-tiktok_research-client"
 CLIENT_SECRET = "sim-tiktok_research-key"  # = the server's default key for this vendor
@@ -87,10 +94,21 @@ QUERY_OPERATORS: dict[str, frozenset[str]] = {
     "hashtag_name": frozenset({"EQ", "IN"}),
     "keyword": frozenset({"EQ", "IN"}),
 }
-FIELDS = (
+# The fields each endpoint returns, and refuses to be asked for beyond (seeds/README.md): the
+# public HTTP video query's full list, and the query task's (the seed's list plus the names its
+# SDK example asks for). A name outside an endpoint's list is a 400 invalid_params.
+QUERY_FIELDS = (
+    "id", "create_time", "username", "region_code", "video_description", "music_id",
+    "like_count", "comment_count", "share_count", "view_count", "favorites_count", "effect_ids",
+    "hashtag_names", "hashtag_info_list", "video_mention_list", "video_label", "playlist_id",
+    "voice_to_text", "is_stem_verified", "video_duration",
+)  # fmt: skip
+TASK_FIELDS = (
     "id", "create_time", "username", "region_code", "video_description", "music_id",
     "like_count", "comment_count", "share_count", "view_count", "favorites_count", "effect_ids",
     "hashtag_names", "playlist_id", "voice_to_text", "duration_type", "stem_verified",
+    "hashtag_info_list", "sticker_info_list", "video_sticker_id", "video_mention_list",
+    "video_label",
 )  # fmt: skip
 _INT_FIELDS = frozenset(
     {"id", "create_time", "music_id", "playlist_id", "like_count", "comment_count",
@@ -194,10 +212,21 @@ def username(video: Video) -> str:
     return creator.unique_id
 
 
-def research_video(video: Video, now: datetime) -> dict[str, Any]:
-    """Every field the API knows for a video; optional ones are absent, not null."""
+def hashtag_id(tag: str) -> int:
+    """A stable 64-bit id per hashtag, above 2**53 so a float would round it."""
+    return 7_000_000_000_000_000_000 + zlib.crc32(tag.encode()) * 100_000_007
+
+
+def research_video(video: Video, now: datetime, world: World) -> dict[str, Any]:
+    """Every field either endpoint knows for a video; optional ones are absent, not null.
+
+    The item holds both endpoints' names for the same facts (`video_duration` seconds and
+    `is_stem_verified` for the HTTP query, `duration_type` and `stem_verified` for the query
+    task); each endpoint only ever serves the names of its own list.
+    """
     metrics = metrics_at(video, now)
     salt = video.video_id >> 5
+    verified = salt % 9 == 0
     item: dict[str, Any] = {
         "id": video.video_id,
         "create_time": video.create_time,
@@ -211,8 +240,18 @@ def research_video(video: Video, now: datetime) -> dict[str, Any]:
         "view_count": metrics.views,
         "favorites_count": metrics.favorites,
         "hashtag_names": list(video.hashtags),
+        "hashtag_info_list": [
+            {
+                "hashtag_id": hashtag_id(tag),
+                "hashtag_name": tag,
+                **({"hashtag_description": f"Videos about #{tag} ✨"} if len(tag) % 2 else {}),
+            }
+            for tag in video.hashtags
+        ],
+        "video_duration": video.duration,
         "duration_type": 0 if video.duration < 15 else 1 if video.duration < 60 else 2,
-        "stem_verified": salt % 9 == 0,
+        "is_stem_verified": verified,
+        "stem_verified": verified,
     }
     if salt % 5:
         item["effect_ids"] = [str(1_000_000 + (salt >> n) % 9_000) for n in range(salt % 3)]
@@ -220,6 +259,15 @@ def research_video(video: Video, now: datetime) -> dict[str, Any]:
         item["playlist_id"] = (video.create_time << 30) | (salt % 1024)
     if salt % 3 == 0:
         item["voice_to_text"] = video.description.split(" #")[0]
+    if salt % 4 == 0:
+        creators = world.creators
+        item["video_mention_list"] = [
+            creators[(salt >> (4 * n)) % len(creators)].unique_id for n in range(1 + salt % 2)
+        ]
+    if video.created_by_ai:
+        item["video_label"] = {"content": "Creator labeled as AI-generated"}
+    elif salt % 11 == 0:
+        item["video_label"] = {"content": "Get info on the U.S. elections"}
     return item
 
 
@@ -312,7 +360,7 @@ def _candidates(request: Request, start: date, end: date, groups: Groups) -> Ite
 def _search(request: Request, start: date, end: date, groups: Groups) -> list[dict[str, Any]]:
     found = []
     for video in _candidates(request, start, end, groups):
-        item = research_video(video, request.now)
+        item = research_video(video, request.now, request.world)
         if _matches(item, groups):
             found.append(item)
     found.sort(key=lambda item: (item["create_time"], item["id"]))
@@ -338,18 +386,21 @@ def _count(body: dict[str, Any], name: str, default: int, high: int) -> int:
     return value
 
 
-def _fields(text: str | None) -> list[str]:
-    fields = [f.strip() for f in (text or "").split(",") if f.strip()]
+def _fields(text: Any, known: Sequence[str]) -> list[str]:
+    """The requested field names; any name outside `known` is refused, all of them listed."""
+    if not isinstance(text, str):
+        raise _BadRequest("fields is required")
+    fields = [f.strip() for f in text.split(",") if f.strip()]
     if not fields:
         raise _BadRequest("fields is required")
-    if unknown := [f for f in fields if f not in FIELDS]:
-        raise _BadRequest(f"Invalid fields: {', '.join(unknown)}")
+    if unknown := [f for f in fields if f not in known]:
+        raise _BadRequest(f"Invalid fields: {','.join(unknown)}")
     return fields
 
 
 def video_query(request: Request, body: dict[str, Any]) -> tuple[int, Any]:
     """One page of a search; a `search_id` replays the same result set."""
-    fields = _fields(request.query.get("fields"))
+    fields = _fields(request.query.get("fields"), QUERY_FIELDS)
     query = body.get("query")
     if not isinstance(query, dict) or not query or set(query) - {"and", "or", "not"}:
         raise _BadRequest("query must hold and / or / not condition lists")
@@ -436,7 +487,7 @@ def create_task(request: Request, body: dict[str, Any]) -> tuple[int, Any]:
             if isinstance(c, dict)
         ]
         groups.append((operator, conditions))
-    fields = _fields(body.get("fields"))
+    fields = _fields(body.get("fields"), TASK_FIELDS)
     limit = _count(body, "limit", 1000, TASK_LIMIT_MAX) or 1000
     low = [v[0] for o, cs in groups if o == "and" for f, op, v in cs
            if f == "create_time" and op == "GTE"]  # fmt: skip

@@ -9,7 +9,7 @@ import dagster as dg
 from assets.ensembledata import DATASET, ensembledata_tiktok
 from assets.resources import WatchlistResource
 from pipelines.ensembledata import TABLES
-from tests.conftest import count, materialize, today
+from tests.conftest import count, lake_bytes, materialize, today
 
 
 def watchlist(tmp_path, budget: int | str = 200) -> WatchlistResource:
@@ -33,12 +33,16 @@ def test_an_asset_per_table_grouped_tagged_and_pooled():
     keys = {spec.key for spec in ensembledata_tiktok.specs}
     assert keys == {dg.AssetKey([DATASET, t]) for t in TABLES}
     for spec in ensembledata_tiktok.specs:
-        assert spec.group_name == "ensembledata" and spec.kinds == {"dlt", "duckdb"}
+        assert spec.group_name == "ensembledata" and spec.kinds == {"dlt", "ducklake"}
         assert spec.tags["vendor"] == "ensembledata" and spec.tags["period"] == "snapshot"
         assert not list(spec.deps) and spec.description
-    assert ensembledata_tiktok.op.pool == "duckdb_writer"
+    assert ensembledata_tiktok.op.pool == "vendor_ensembledata"
     checks = {(k.asset_key.path[-1], k.name) for k in ensembledata_tiktok.check_keys}
-    assert {("video_stats", "budget_respected"), ("video_stats", "observed_today")} <= checks
+    assert {
+        ("video_stats", "budget_respected"),
+        ("video_stats", "observed_today"),
+        ("video_stats", "no_failed_requests"),
+    } <= checks
     assert {(t, "unique_key") for t in TABLES} <= checks
     assert {(t, "key_not_null") for t in TABLES} <= checks
 
@@ -53,7 +57,7 @@ def test_todays_snapshot_loads_with_checks_and_run_metadata(sim, warehouse, tmp_
     assert count(warehouse, f"select count(*) from {DATASET}.video_stats") == videos
     assert count(warehouse, f"select count(distinct observed_on) from {DATASET}.video_stats") == 1
     evaluations = result.get_asset_check_evaluations()
-    assert len(evaluations) == 2 * len(TABLES) + 2
+    assert len(evaluations) == 2 * len(TABLES) + 3
     assert all(e.passed for e in evaluations), [e.check_name for e in evaluations if not e.passed]
     budget = next(e for e in evaluations if e.check_name == "budget_respected")
     assert budget.metadata["units_budget"].value == 200
@@ -153,7 +157,7 @@ def test_bad_token_fails_clearly_and_leaves_no_trace(
     assert "HTTP 491" in text and "SOURCES__ENSEMBLEDATA__API_KEY" in text
     records = dagster_home.get_records_for_run(result.run_id).records
     assert records and all(token not in str(r.event_log_entry) for r in records)
-    assert not warehouse.file.exists() or token.encode() not in warehouse.file.read_bytes()
+    assert not any(warehouse.lake.local_files()) or token.encode() not in lake_bytes(warehouse)
 
 
 def test_the_nightly_snapshot_job_runs_every_table():
@@ -164,3 +168,56 @@ def test_the_nightly_snapshot_job_runs_every_table():
     assert {dg.AssetKey([DATASET, t]) for t in TABLES} <= selected
     schedule = defs.resolve_schedule_def("snapshot_schedule")
     assert schedule.job_name == "snapshot_job" and schedule.cron_schedule == "0 3 * * *"
+
+
+def test_a_refused_sub_request_warns_lists_itself_and_keeps_the_creators_rows(
+    frozen, warehouse, tmp_path, dagster_home
+):
+    sim = frozen
+    creator = max(sim.world.creators[:250], key=lambda c: c.followers)
+    path = tmp_path / "watchlist.yaml"
+    path.write_text(
+        "ensembledata:\n"
+        "  daily_units_budget: 200\n"
+        "  max_pages: 1\n"
+        "  hashtags: [skincare]\n"
+        f"  users: [{{username: {creator.unique_id}, followers: true}}]\n"
+    )
+    sim.set_faults("ensembledata", options={"posts_unavailable": {creator.unique_id: 404}})
+    result = materialize(
+        [ensembledata_tiktok],
+        warehouse,
+        WatchlistResource(path=str(path)),
+        dagster_home,
+        partition_key=today(),
+    )
+    assert result.success, "a refused sub-request warns; it does not fail the run"
+    evaluations = {
+        (e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()
+    }
+    warned = evaluations[("video_stats", "no_failed_requests")]
+    assert not warned.passed and warned.severity == dg.AssetCheckSeverity.WARN
+    assert warned.metadata["failed_requests"].value == 1
+    listed = warned.metadata["failed_request_list"].value
+    assert (
+        f"| user:{creator.unique_id} | GET /tt/user/posts | 404 | User posts not found |" in listed
+    )
+    others = [e for k, e in evaluations.items() if k[1] != "no_failed_requests"]
+    assert others and all(e.passed for e in others)
+    meta = result.get_asset_materialization_events()[0].materialization.metadata
+    assert meta["failed_requests"].value == 1
+    assert meta["failed_request_list"].value == (
+        f"user:{creator.unique_id}: GET /tt/user/posts HTTP 404: User posts not found"
+    )
+    # the creator's profile, follower snapshot and follows landed, beside the hashtag's posts
+    uid = creator.user_id
+    assert count(warehouse, f"select count(*) from {DATASET}.users where uid = {uid}") == 1
+    assert (
+        count(warehouse, f"select followers from {DATASET}.user_stats where uid = {uid}")
+        == creator.followers
+    )
+    assert count(warehouse, f"select count(*) from {DATASET}.follows where uid = {uid}") == 100
+    assert count(warehouse, f"select count(distinct watch_key) from {DATASET}.search_hits") == 1
+    token = sim.api_keys["ensembledata"]
+    records = dagster_home.get_records_for_run(result.run_id).records
+    assert records and all(token not in str(r.event_log_entry) for r in records)

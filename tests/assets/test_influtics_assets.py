@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-import duckdb
 
 from assets.definitions import defs
 from assets.influtics import influtics_video_stats
-from tests.conftest import count, materialize, today
+from tests.conftest import count, lake_bytes, materialize, today
 
 KEYS = {
     dg.AssetKey(["raw_influtics", t]) for t in ("video_stats", "stats_points", "stats_quarantine")
@@ -20,10 +19,10 @@ def test_assets_are_keyed_grouped_tagged_pooled_and_checked():
     specs = {spec.key: spec for spec in influtics_video_stats.specs}
     assert set(specs) == KEYS
     for spec in specs.values():
-        assert spec.group_name == "influtics" and spec.kinds == {"dlt", "duckdb"}
+        assert spec.group_name == "influtics" and spec.kinds == {"dlt", "ducklake"}
         assert spec.tags["vendor"] == "influtics" and spec.tags["period"] == "snapshot"
         assert not list(spec.deps) and spec.freshness_policy is not None
-    assert influtics_video_stats.op.pool == "duckdb_writer"
+    assert influtics_video_stats.op.pool == "vendor_influtics"
     checks = {(k.asset_key.path[-1], k.name) for k in influtics_video_stats.check_keys}
     assert checks == {
         ("video_stats", "unique_video_id"),
@@ -71,7 +70,7 @@ def test_todays_snapshot_loads_with_metadata_and_checks(
     key = frozen.api_keys["influtics"]
     records = dagster_home.get_records_for_run(result.run_id).records
     assert records and all(key not in str(r.event_log_entry) for r in records)
-    assert key not in caplog.text and key.encode() not in warehouse.file.read_bytes()
+    assert key not in caplog.text and key.encode() not in lake_bytes(warehouse)
 
 
 def test_clean_rerun_passes_the_quarantine_check_and_keeps_one_row_per_video(
@@ -99,7 +98,7 @@ def test_a_past_partition_is_refused_before_any_request(sim, warehouse, watchlis
     assert "keeps no history" in text and "cannot be backfilled into the past" in text
     assert sim.stats("influtics")["total"] == before
     assert (
-        not warehouse.file.exists()
+        not any(warehouse.lake.local_files())
         or count(
             warehouse,
             "select count(*) from information_schema.tables where table_schema = 'raw_influtics'",
@@ -110,7 +109,7 @@ def test_a_past_partition_is_refused_before_any_request(sim, warehouse, watchlis
 
 def test_a_run_that_lands_no_snapshot_today_fails_the_freshness_check(frozen, warehouse, watchlist):
     assert materialize([influtics_video_stats], warehouse, watchlist, partition_key=today()).success
-    with duckdb.connect(str(warehouse.file)) as con:  # that snapshot becomes yesterday's
+    with warehouse.connect() as con:  # that snapshot becomes yesterday's
         con.execute("update raw_influtics.video_stats set observed_on = observed_on - 1")
     frozen.set_faults("influtics", auth_fail=True)
     result = materialize([influtics_video_stats], warehouse, watchlist, partition_key=today())

@@ -7,7 +7,7 @@ import pytest
 
 from assets.keyapi import keyapi_assets
 from assets.resources import WatchlistResource
-from tests.conftest import count, materialize, rows
+from tests.conftest import count, lake_bytes, materialize, rows
 
 BY_PERIOD = {next(iter(a.specs)).tags["period"]: a for a in keyapi_assets}
 
@@ -17,9 +17,9 @@ def test_assets_are_keyed_by_table_grouped_and_pooled():
         spec = next(iter(BY_PERIOD[period].specs))
         assert spec.key == dg.AssetKey(["raw_keyapi", f"video_rankings_{table}"])
         assert spec.group_name == "keyapi"
-        assert spec.kinds == {"dlt", "duckdb"}
+        assert spec.kinds == {"dlt", "ducklake"}
         assert not list(spec.deps), "no invented upstream assets"
-        assert BY_PERIOD[period].op.pool == "duckdb_writer"
+        assert BY_PERIOD[period].op.pool == "vendor_keyapi"
 
 
 @pytest.mark.parametrize(
@@ -101,7 +101,7 @@ def test_expired_key_fails_the_run_clearly_and_keeps_earlier_partitions(
     records = dagster_home.get_records_for_run(result.run_id).records
     assert records and all(key not in str(r.event_log_entry) for r in records)
     assert key not in caplog.text
-    assert key.encode() not in warehouse.file.read_bytes()
+    assert key.encode() not in lake_bytes(warehouse)
 
 
 def test_quota_hit_keeps_whole_slices_and_a_rerun_completes_without_duplicates(

@@ -11,7 +11,7 @@ from assets.definitions import defs
 from assets.resources import WatchlistResource
 from assets.tiktok_research import tiktok_research_checks, tiktok_research_videos
 from simulator import tiktok_research as sim_research
-from tests.conftest import count, materialize
+from tests.conftest import count, lake_bytes, materialize
 
 TABLE = "raw_tiktok_research.videos"
 ASSETS = [tiktok_research_videos, tiktok_research_checks]
@@ -44,7 +44,7 @@ def test_asset_is_keyed_grouped_pooled_and_outside_daily_job():
     assert spec.key == dg.AssetKey(["raw_tiktok_research", "videos"])
     assert spec.group_name == "tiktok_research"
     assert spec.tags.get("vendor") == "tiktok_research" and "period" not in spec.tags
-    assert tiktok_research_videos.op.pool == "duckdb_writer"
+    assert tiktok_research_videos.op.pool == "vendor_tiktok_research"
     assert not list(spec.deps)
     job = defs.resolve_job_def("tiktok_research_job")
     assert spec.key in job.asset_layer.executable_asset_keys
@@ -77,7 +77,7 @@ def test_a_range_run_loads_every_day_with_quota_metadata_and_passing_checks(
     # neither the client secret nor any access token reaches the event log or the warehouse
     records = dagster_home.get_records_for_run(result.run_id).records
     log = " ".join(str(r.event_log_entry) for r in records)
-    data = warehouse.file.read_bytes()
+    data = lake_bytes(warehouse)
     for secret in (sim_research.CLIENT_SECRET, sim_research.CLIENT_KEY, "clt.sim"):
         assert secret not in log and secret.encode() not in data
 

@@ -9,7 +9,7 @@ import pytest
 from assets.resources import WatchlistResource
 from assets.trendtrack import trendtrack_checks, trendtrack_library
 from pipelines.trendtrack import TABLES
-from tests.conftest import count, materialize, today
+from tests.conftest import count, lake_bytes, materialize, today
 
 ASSETS = [trendtrack_library, trendtrack_checks]
 WATCHLIST = """
@@ -37,7 +37,7 @@ def test_one_asset_per_table_grouped_tagged_and_pooled():
         assert spec.key.path[0] == "raw_trendtrack" and spec.group_name == "trendtrack"
         assert spec.tags["vendor"] == "trendtrack" and spec.tags["period"] == "snapshot"
         assert not list(spec.deps)
-    assert trendtrack_library.op.pool == "duckdb_writer"
+    assert trendtrack_library.op.pool == "vendor_trendtrack"
 
 
 def test_todays_partition_loads_and_every_check_passes(
@@ -61,7 +61,7 @@ def test_todays_partition_loads_and_every_check_passes(
     records = dagster_home.get_records_for_run(result.run_id).records
     assert records and all(key not in str(r.event_log_entry) for r in records)
     assert key not in caplog.text
-    assert key.encode() not in warehouse.file.read_bytes()
+    assert key.encode() not in lake_bytes(warehouse)
 
 
 def test_a_past_partition_is_refused_before_any_request(sim, warehouse, tt_watchlist):

@@ -17,7 +17,7 @@ from pipelines.errors import AuthError, QuotaExhausted
 from pipelines.http import ClientSettings, VendorClient
 from simulator import ensembledata as sim_ed
 from simulator.world import metrics_at
-from tests.conftest import count, rows
+from tests.conftest import count, lake_bytes, rows
 
 DATASET = "raw_ensembledata"
 TODAY = datetime.now(UTC).date()
@@ -428,7 +428,7 @@ def test_bad_token_is_491_with_a_clear_message_and_no_token_anywhere(
     for text in (str(error), meta, ours):
         assert bad not in text
     assert "token=***" in ours  # httpx's request log line, masked
-    assert not warehouse.file.exists() or bad.encode() not in warehouse.file.read_bytes()
+    assert not any(warehouse.lake.local_files()) or bad.encode() not in lake_bytes(warehouse)
 
 
 def test_a_repeated_cursor_ends_the_walk_instead_of_looping(sim, warehouse):
@@ -457,3 +457,103 @@ def test_transient_faults_give_the_same_rows_as_a_clean_run(sim, warehouse, tmp_
     report = load(other, watch)
     assert report.stopped_by is None and report.requests.retries > 0
     assert table_counts(other) == clean
+
+
+def test_refused_posts_of_one_creator_keep_its_profile_and_follower_rows(frozen, warehouse):
+    sim, world = frozen, frozen.world
+    refused = max(world.creators[:250], key=lambda c: c.followers)
+    fine = max(world.creators[250:500], key=lambda c: len(sim_ed._creator_videos(c, at_now(sim))))
+    watch = {
+        "daily_units_budget": None,
+        "max_pages": 1,
+        "hashtags": ["skincare"],
+        "users": [
+            {"username": refused.unique_id, "followers": True},
+            {"sec_uid": fine.sec_uid, "depth": 1},
+        ],
+    }
+    sim.set_faults("ensembledata", options={"posts_unavailable": {refused.unique_id: 404}})
+    before = sim.stats("ensembledata")["by_status"].get(404, 0)
+    report = load(warehouse, watch)
+    assert report.stopped_by is None
+    assert sim.stats("ensembledata")["by_status"].get(404, 0) - before == 1
+    uid = refused.user_id
+    assert rows(warehouse, f"select unique_id, sec_uid from {DATASET}.users where uid = {uid}") == [
+        (refused.unique_id, refused.sec_uid)
+    ]
+    assert rows(
+        warehouse, f"select followers, observed_on from {DATASET}.user_stats where uid = {uid}"
+    ) == [(refused.followers, TODAY)]
+    fans = rows(warehouse, f"select other_uid from {DATASET}.follows where uid = {uid}")
+    assert {u for (u,) in fans} == {c.user_id for c in sim_ed._followers(refused, world)[:100]}
+    # the creator's posts are the only rows missing; the other entries landed whole
+    keys = dict(
+        rows(warehouse, f"select watch_key, count(*) from {DATASET}.search_hits group by 1")
+    )
+    assert keys == {
+        "hashtag:skincare": sim_ed.POSTS_PAGE,
+        f"user:{fine.sec_uid}": sim_ed.USER_POSTS_CHUNK,
+    }
+    assert report.failed_requests == [
+        ed.FailedRequest(
+            f"user:{refused.unique_id}", "GET /tt/user/posts", 404, "User posts not found"
+        )
+    ]
+    meta = report.as_metadata()
+    assert meta["failed_requests"] == 1
+    assert meta["failed_request_list"] == (
+        f"user:{refused.unique_id}: GET /tt/user/posts HTTP 404: User posts not found"
+    )
+    assert sim.api_keys["ensembledata"] not in str(meta)
+    # the entry is not taken as done today: once the posts answer, a re-run buys them
+    sim.reset_faults("ensembledata")
+    again = load(warehouse, watch)
+    assert again.entries_resumed == ["hashtag:skincare", f"user:{fine.sec_uid}"]
+    assert again.failed_requests == [] and again.stopped_by is None
+    posted = sim_ed._creator_videos(refused, at_now(sim))[: sim_ed.USER_POSTS_CHUNK]
+    assert posted and hits(warehouse, f"user:{refused.unique_id}") == [v.video_id for v in posted]
+
+
+def harvest_units(sim, watch: dict[str, Any]) -> EnsembleDataReport:
+    """One source run's fetching (no load, no resume state) against the simulator."""
+    report = EnsembleDataReport()
+    harvest = ed.Harvest(
+        ed.validate_watch(watch),
+        ed.Observation(TODAY, sim.clock()),
+        lambda: VendorClient(
+            ed.PROFILE,
+            sim.base_url("ensembledata"),
+            sim.api_keys["ensembledata"],
+            ClientSettings(requests_per_second=None, backoff_base=0.01),
+            stats=report.requests,
+        ),
+        report,
+    )
+    harvest.rows("videos")
+    return report
+
+
+def test_units_counted_equal_the_units_charged_sent_when_malformed_bodies_are_retried(frozen):
+    sim = frozen
+    busy = max(sim.world.creators[:250], key=lambda c: len(sim_ed._creator_videos(c, at_now(sim))))
+    watch = {
+        "daily_units_budget": None,
+        "max_pages": 2,
+        "hashtags": ["skincare", "grwm"],
+        "users": [{"username": busy.unique_id, "depth": 3}],  # 3 units a posts page
+    }
+    clean = harvest_units(sim, watch)
+    assert clean.stopped_by is None and clean.requests.retries == 0
+    assert clean.units_by_endpoint[ed.USER_POSTS] == 3 * clean.requests_by_endpoint[ed.USER_POSTS]
+    # every answer has its body cut in half once (billed, not valid JSON), then is asked again
+    sim.set_faults("ensembledata", script=["truncated", "ok"] * clean.requests.requests)
+    before = sim.stats("ensembledata")
+    faulty = harvest_units(sim, watch)
+    after = sim.stats("ensembledata")
+    sent = after["credits"] - before["credits"]  # the sum of the units_charged headers sent
+    truncated = after["faults"].get("truncated", 0) - before["faults"].get("truncated", 0)
+    assert faulty.stopped_by is None
+    assert truncated == faulty.requests.retries == clean.requests.requests
+    assert faulty.units_spent == sent == 2 * clean.units_spent
+    assert faulty.units_by_endpoint == {p: 2 * u for p, u in clean.units_by_endpoint.items()}
+    assert faulty.requests_by_endpoint == clean.requests_by_endpoint

@@ -47,8 +47,12 @@ def test_snapshot_lands_typed_complete_and_with_exact_ids(frozen, warehouse):
     ids, entries = expected(frozen)
     assert report.stopped_by is None and report.requests.requests == report.pages == 2
     assert report.requests.credits == 0
-    got = {i for (i,) in rows(warehouse, f"select external_video_id from {VIDEOS}")}
+    got = {i for (i,) in rows(warehouse, f"select tiktok_video_id from {VIDEOS}")}
     assert got == ids, "every tracked TikTok video, ids exact above 2**53"
+    as_text = rows(warehouse, f"select count(*) from {VIDEOS} where external_video_id is null")
+    assert as_text == [(0,)] and count(
+        warehouse, f"select count(*) from {VIDEOS} where external_video_id = tiktok_video_id::text"
+    ) == len(ids)
     assert min(got) > 2**53
     assert count(warehouse, f"select count(*) from {VIDEOS}") == len(ids)
     assert (
@@ -63,8 +67,9 @@ def test_snapshot_lands_typed_complete_and_with_exact_ids(frozen, warehouse):
             "where table_schema = 'raw_influtics'",
         )
     )
-    assert types["video_stats.external_video_id"] == "BIGINT"
-    assert types["stats_points.external_video_id"] == "BIGINT"
+    for table in ("video_stats", "stats_points", "stats_quarantine"):
+        assert types[f"{table}.external_video_id"] == "VARCHAR", table
+        assert types[f"{table}.tiktok_video_id"] == "BIGINT", table
     assert types["video_stats.views"] == types["stats_points.value"] == "BIGINT"
     assert types["video_stats.er"] == types["video_stats.cpm"] == "DOUBLE"
     assert types["video_stats.created_at"] == "TIMESTAMP WITH TIME ZONE"
@@ -90,6 +95,34 @@ def test_snapshot_lands_typed_complete_and_with_exact_ids(frozen, warehouse):
                 from {VIDEOS} v join ({last}) p using (video_id)""",
         )
         assert compared == [(len(ids), 0)], metric
+
+
+def test_youtube_and_instagram_videos_land_with_their_text_id_and_a_null_bigint(frozen, warehouse):
+    report = load(warehouse, platform=None)
+    assert report.stopped_by is None
+    tracked = tracked_videos(frozen.world, frozen.now, {})
+    others = {(e.video_id, e.platform, e.external_id) for e in tracked if e.platform != "TikTok"}
+    assert {p for _, p, _ in others} == {"YouTube", "Instagram"}
+    assert all(not x.isdigit() for _, _, x in others)  # e.g. oDXC4evUUc2
+    landed = rows(
+        warehouse,
+        f"select video_id, platform, external_video_id, tiktok_video_id from {VIDEOS} "
+        "where platform <> 'TikTok'",
+    )
+    assert {(v, p, x) for v, p, x, _ in landed} == others and len(landed) == len(others)
+    assert {t for *_, t in landed} == {None}
+    # their stats points carry the same text id; the TikTok rows keep their exact BIGINT
+    points = rows(
+        warehouse,
+        f"select count(distinct video_id), count(*) filter (where external_video_id is null "
+        f"or tiktok_video_id is not null) from {POINTS} where video_id in "
+        f"(select video_id from {VIDEOS} where platform <> 'TikTok')",
+    )
+    assert points == [(len(others), 0)]
+    tiktok = {e.video.video_id for e in tracked if e.platform == "TikTok"}
+    got = rows(warehouse, f"select tiktok_video_id from {VIDEOS} where platform = 'TikTok'")
+    assert {i for (i,) in got} == tiktok and len(got) == len(tiktok)
+    assert count(warehouse, f"select count(*) from {VIDEOS}") == len(tracked)
 
 
 def test_bad_timestamps_and_values_are_quarantined_and_the_rest_loads(frozen, warehouse):
@@ -122,7 +155,7 @@ def test_videos_inserted_mid_crawl_are_neither_skipped_nor_doubled(frozen, wareh
     frozen.set_faults("influtics", options={"insert_videos": 7, "insert_after_requests": 1})
     report = load(warehouse, page_size=40)
     assert report.pages >= 4 and report.duplicates_skipped == 0
-    got = [i for (i,) in rows(warehouse, f"select external_video_id from {VIDEOS}")]
+    got = [i for (i,) in rows(warehouse, f"select tiktok_video_id from {VIDEOS}")]
     assert len(got) == len(set(got)) == len(ids) + 7 and ids < set(got)
     # the newly tracked videos have no observation yet: a row with null totals, no points
     assert count(warehouse, f"select count(*) from {VIDEOS} where views is null") == 7

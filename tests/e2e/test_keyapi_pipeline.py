@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from pipelines.errors import AuthError, MalformedResponse, QuotaExhausted
-from pipelines.keyapi import keyapi_source
+from pipelines.keyapi import SEED_FIELDS, keyapi_source
 from pipelines.report import RunReport
 from tests.conftest import count, rows
 
@@ -153,19 +153,42 @@ def test_unrecoverable_errors_stop_cleanly_and_keep_complete_slices(
     assert count(warehouse, f"select count(*) from {TABLE}") == 3 * 2 * 2 * 20
 
 
+def drifted(report: RunReport) -> set[tuple[str, str, str, str, str]]:
+    return {(d.vendor, d.table, d.field, d.kind, d.partition) for d in report.schema_drift}
+
+
 def test_added_field_is_kept_and_reported(sim, warehouse):
     sim.set_faults("keyapi", drift="added_field")
     report = load(warehouse, dates=DAYS[:1])
-    assert report.stopped_by is None and "+new_vendor_field" in report.schema_drift
+    assert report.stopped_by is None
+    assert drifted(report) == {
+        ("keyapi", "video_rankings_daily", "new_vendor_field", "added", str(DAYS[0]))
+    }
+    assert len(report.schema_drift) == 2 * 2, "named once per slice"
     assert count(warehouse, f"select count(new_vendor_field) from {TABLE}") == 2 * 2 * 20
+    assert report.as_metadata()["schema_drift"] == (
+        f"keyapi.video_rankings_daily.new_vendor_field added @ {DAYS[0]}"
+    )
 
 
-def test_missing_field_lands_as_null(sim, warehouse):
+def test_missing_field_is_reported_and_a_first_load_has_no_value_for_it(sim, warehouse):
     sim.set_faults("keyapi", drift="missing_field")
     report = load(warehouse, dates=DAYS[:1])
-    assert report.stopped_by is None and "-nick_name" in report.schema_drift
+    assert report.stopped_by is None
+    assert drifted(report) == {
+        ("keyapi", "video_rankings_daily", "nick_name", "missing", str(DAYS[0]))
+    }
     assert count(warehouse, f"select count(*) from {TABLE}") == 2 * 2 * 20
     assert count(warehouse, f"select count(nick_name) from {TABLE}") == 0
+
+
+def test_retyped_field_that_still_reads_is_reported_and_kept(sim, warehouse):
+    sim.set_faults("keyapi", options={"counts_as_strings": True})
+    report = load(warehouse, dates=DAYS[:1])
+    assert report.stopped_by is None
+    retyped = {field for _, _, field, kind, _ in drifted(report) if kind == "type_change"}
+    assert retyped == {name for name in SEED_FIELDS if name.startswith("total_")}
+    assert count(warehouse, f"select count(*) from {TABLE} where total_views_cnt > 0") > 0
 
 
 def test_shorter_repull_replaces_the_whole_ranking_list(sim, warehouse):

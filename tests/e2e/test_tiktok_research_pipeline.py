@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -63,10 +63,52 @@ def test_videos_land_typed_complete_and_counted_against_the_quota(sim, warehouse
                                  "and table_name = 'videos'"))  # fmt: skip
     assert types["id"] == types["music_id"] == types["view_count"] == "BIGINT"
     assert types["create_time"] == "TIMESTAMP WITH TIME ZONE" and types["create_day"] == "DATE"
-    assert types["hashtag_names"] == "JSON"
+    assert types["hashtag_names"] == types["hashtag_info_list"] == types["video_label"] == "JSON"
+    assert types["video_mention_list"] == "JSON" and types["is_stem_verified"] == "BOOLEAN"
+    assert types["video_duration"] == types["duration_type"] == "BIGINT"
+    assert "stem_verified" not in types
     # ids exact to the last digit: as text they are the world's ids, all of them above 2**53
     as_text = {r[0] for r in rows(warehouse, f"select id::varchar from {TABLE}")}
     assert as_text == {str(i) for i in expected} and min(expected) > 2**53
+
+
+def test_a_query_mode_crawl_lands_the_public_apis_fields_in_their_columns(sim, warehouse):
+    report, _ = load(warehouse, days=DAYS[:1])
+    assert report.stopped_by is None
+    got = {
+        r[0]: r[1:]
+        for r in rows(warehouse, f"select id, video_duration, duration_type, is_stem_verified, "
+                                 f"hashtag_info_list::varchar, video_mention_list::varchar, "
+                                 f"video_label::varchar from {TABLE}")
+    }  # fmt: skip
+    world = {v.video_id: v for v in sim.world.videos_published_on(DAYS[0], "US")}
+    assert set(got) == set(world)
+    at = datetime(2026, 3, 5, tzinfo=UTC)  # the fields compared do not depend on the clock
+    served = {v.video_id: sim_research.research_video(v, at, sim.world) for v in world.values()}
+    for video_id, (seconds, bucket, verified, infos, mentions, label) in got.items():
+        item = served[video_id]
+        assert seconds == world[video_id].duration and bucket is None
+        assert verified is item["is_stem_verified"]
+        assert json.loads(infos) == [
+            {**i, "hashtag_id": str(i["hashtag_id"])} for i in item["hashtag_info_list"]
+        ]
+        assert (None if mentions is None else json.loads(mentions)) == item.get(
+            "video_mention_list"
+        )
+        assert (None if label is None else json.loads(label)) == item.get("video_label")
+    # every column filled somewhere, and NULL where the API omitted the field
+    filled = rows(warehouse, f"select count(video_duration), count(is_stem_verified), "
+                             f"count_if(is_stem_verified), count(hashtag_info_list), "
+                             f"count(video_mention_list), count(video_label), count(*) "
+                             f"from {TABLE}")[0]  # fmt: skip
+    total = filled[-1]
+    assert filled[0] == filled[1] == filled[3] == total > 0
+    assert 0 < filled[2] < total and 0 < filled[4] < total and 0 < filled[5] < total
+    # hashtag ids come out of the warehouse exact, as text and through a BIGINT cast
+    ids = rows(warehouse, f"select (hashtag_info_list->>'$[0].hashtag_id')::bigint, "
+                          f"hashtag_info_list->>'$[0].hashtag_name' from {TABLE} "
+                          f"where json_array_length(hashtag_info_list) > 0")  # fmt: skip
+    assert ids and all(i == sim_research.hashtag_id(name) > 2**53 for i, name in ids)
 
 
 def test_text_ids_and_lists_survive_the_round_trip_exactly(sim, warehouse):
@@ -211,6 +253,24 @@ def test_task_mode_lands_the_same_rows_as_the_http_query(sim, warehouse):
     assert report.stopped_by is None
     assert {r[0] for r in rows(warehouse, f"select id from {TABLE}")} == world_ids(sim)
     assert budget.spent == 1 + 3 + 1  # create, polls until Completed, one result page
+
+
+def test_both_modes_fill_the_same_columns_per_meaning(sim, warehouse):
+    select = (f"select id, is_stem_verified, video_duration, duration_type, "
+              f"hashtag_info_list::varchar, video_mention_list::varchar, video_label::varchar "
+              f"from {TABLE} order by id")  # fmt: skip
+    load(warehouse, days=DAYS[:1])
+    by_query = rows(warehouse, select)
+    load(warehouse, days=DAYS[:1], mode="task")  # replaces the day's rows
+    by_task = rows(warehouse, select)
+    assert [r[0] for r in by_task] == [r[0] for r in by_query] and by_task
+    world = {v.video_id: v for v in sim.world.videos_published_on(DAYS[0], "US")}
+    for q, t in zip(by_query, by_task, strict=True):
+        assert q[1] is t[1] is not None, "is_stem_verified / stem_verified: one column"
+        assert q[4:] == t[4:], "hashtag_info_list, video_mention_list, video_label"
+        duration = world[q[0]].duration
+        assert (q[2], q[3]) == (duration, None), "mode query: seconds"
+        assert (t[2], t[3]) == (None, 0 if duration < 15 else 1 if duration < 60 else 2)
 
 
 def task_status(sim, task_id: int) -> str:

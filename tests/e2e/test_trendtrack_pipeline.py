@@ -13,7 +13,7 @@ from pipelines.report import RunReport
 from pipelines.trendtrack import LIBRARY_PATH, PROFILE, TABLES, trendtrack_source
 from simulator import trendtrack as sim_tt
 from simulator.trendtrack import shop_id
-from tests.conftest import count, rows
+from tests.conftest import count, lake_bytes, rows
 
 DAY1 = date(2026, 3, 2)
 DAY2 = DAY1 + timedelta(days=1)
@@ -393,4 +393,4 @@ def test_quota_hit_keeps_whole_watch_entries_and_a_rerun_completes(sim, warehous
 
 def test_the_key_is_never_in_the_warehouse(sim, warehouse):
     load(warehouse)
-    assert sim.api_keys["trendtrack"].encode() not in warehouse.file.read_bytes()
+    assert sim.api_keys["trendtrack"].encode() not in lake_bytes(warehouse)

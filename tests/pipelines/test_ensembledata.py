@@ -719,3 +719,105 @@ def test_an_emptied_child_list_becomes_one_tombstone_never_a_row():
     h._commit(unit)
     assert h.tombstone_rows("video_hashtags") == []
     assert [r["hashtag"] for r in h.rows("video_hashtags")] == ["magic"]
+
+
+# -- a refused sub-request keeps the rest of its entry ---------------------------------------
+
+
+def refusing_vendor(refuse: dict[str, httpx.Response]) -> Route:
+    """`fake_vendor`, except the paths in `refuse` answer their canned refusal."""
+    good = fake_vendor([])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path.removeprefix("/apis")
+        return refuse[path] if path in refuse else good(request)
+
+    return handler
+
+
+def harvest_with(handler: Route, watch: dict[str, Any], state: dict[str, Any]):
+    report = ed.EnsembleDataReport(units_budget=None)
+    h = ed.Harvest(
+        ed.validate_watch(watch), AT, lambda: client(handler, report), report, state=lambda: state
+    )
+    h.rows("videos")
+    return h, report
+
+
+CREATOR = {"sec_uid": "MS4wLjABAAAAQ45", "followers": True}
+
+
+@pytest.mark.parametrize(
+    ("status", "detail"), [(404, "User posts not found"), (422, "User posts are unavailable")]
+)
+def test_refused_posts_keep_the_profile_follower_snapshot_and_follows(status, detail):
+    state: dict[str, Any] = {}
+    refuse = {ed.USER_POSTS_FROM_SECUID: fail(status, f"{detail} for {TOKEN}")}
+    h, report = harvest_with(refusing_vendor(refuse), {"users": [CREATOR]}, state)
+    assert report.stopped_by is None
+    assert [r["uid"] for r in h.rows("users")] == [6784819479778378757]
+    assert [(r["uid"], r["followers"]) for r in h.rows("user_stats")] == [(6784819479778378757, 10)]
+    assert [(r["relation"], r["other_uid"]) for r in h.rows("follows")] == [
+        ("follower", 6784819479778378757)
+    ]
+    assert h.rows("search_hits") == [] and h.rows("videos") == []
+    assert report.failed_requests == [
+        ed.FailedRequest(
+            "user:MS4wLjABAAAAQ45", f"GET {ed.USER_POSTS_FROM_SECUID}", status, f"{detail} for ***"
+        )
+    ]
+    meta = report.as_metadata()
+    assert meta["failed_requests"] == 1 and TOKEN not in str(meta)
+    assert meta["failed_request_list"] == (
+        f"user:MS4wLjABAAAAQ45: GET {ed.USER_POSTS_FROM_SECUID} HTTP {status}: {detail} for ***"
+    )
+    assert report.empty_slices == []
+    # not taken as done: a same-day re-run asks again
+    assert "user:MS4wLjABAAAAQ45" not in state["completed"]["entries"]
+
+
+def test_a_refused_first_request_is_listed_and_the_later_entries_still_run():
+    refuse = {
+        ed.HASHTAG_POSTS: fail(422, [{"loc": ["query", "name"], "msg": "bad tag"}]),
+        ed.MUSIC_POSTS: fail(404, "Music not found"),
+    }
+    state: dict[str, Any] = {}
+    watch = {"hashtags": ["magic"], "music_ids": ["5"], "post_ids": [str(BIG)]}
+    h, report = harvest_with(refusing_vendor(refuse), watch, state)
+    assert report.stopped_by is None
+    assert [str(f) for f in report.failed_requests] == [
+        f"hashtag:magic: GET {ed.HASHTAG_POSTS} HTTP 422: Unprocessable Entity (name: bad tag)",
+        f"music:5: GET {ed.MUSIC_POSTS} HTTP 404: Music not found",
+    ]
+    # the music details landed without its posts; the later multi-info entry ran
+    assert [(r["music_id"], r["posts"]) for r in h.rows("music_stats")] == [(5, 7)]
+    assert [r["aweme_id"] for r in h.rows("videos")] == [BIG]
+    assert set(state["completed"]["entries"]) == {"posts:batch1"}
+
+
+@pytest.mark.parametrize(
+    ("status", "error"), [(491, AuthError), (495, QuotaExhausted), (493, QuotaExhausted)]
+)
+def test_auth_and_quota_on_a_sub_request_still_stop_the_run(status, error):
+    refuse = {ed.USER_POSTS_FROM_SECUID: fail(status, "no")}
+    h, report = harvest_with(
+        refusing_vendor(refuse), {"users": [CREATOR], "hashtags": ["magic"]}, {}
+    )
+    assert isinstance(report.stopped_by, error) and report.failed_requests == []
+    assert h.rows("user_stats") == [], "the stopped entry is not kept half-done"
+    assert [r["watch_key"] for r in h.rows("search_hits")] == ["hashtag:magic"]  # ran before
+
+
+def test_units_of_a_billed_answer_that_failed_count_per_endpoint():
+    answers = iter(
+        [
+            httpx.Response(200, content=b'{"data": {"da', headers={"units_charged": "2"}),
+            ok({"data": [SEED_POST]}, units=2),
+        ]
+    )
+    f = fetcher(lambda request: next(answers), budget=None)
+    f.get(ed.HASHTAG_POSTS, {"name": "magic", "cursor": 0})
+    assert f.report.units_spent == 4 and f.report.units_by_endpoint[ed.HASHTAG_POSTS] == 4
+    assert f.report.requests.billed == 2 and f.report.requests.retries == 1
+    # the price per answer is what it was: the retry does not double the estimate
+    assert f.expected_units(ed.HASHTAG_POSTS, {"name": "magic"}) == 2

@@ -6,8 +6,12 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 import pytest
+from dlt.common.schema.exceptions import DataValidationError
+from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.fields import (
+    SeedShape,
+    json_type,
     merge_resource,
     to_bool,
     to_int,
@@ -101,3 +105,65 @@ def test_merge_resource_types_ids_and_tombstones_empty_a_parents_children(wareho
             "where table_schema = 'raw_test' and column_name = 'parent_id'"
         ).fetchall()
     assert kind == "BIGINT"
+
+
+def test_seed_shape_names_each_kind_of_drift_once_per_batch():
+    example = {"id": "1", "views": 3, "tags": ["a"], "author": {"name": "x"}, "ai": False}
+    shape = SeedShape.from_example(
+        "vendor", "posts", example, optional=frozenset({"ai"}), columns={"author": "author_name"}
+    )
+    assert shape.fields == {
+        "id": "string",
+        "views": "number",
+        "tags": "array",
+        "author": "object",
+        "ai": "boolean",
+    }
+    tally = shape.tally()
+    tally.add({"id": "1", "views": "3", "tags": None, "extra": 1})
+    tally.add({"id": 2, "views": 4, "tags": ["b"], "extra": None})
+    tally.add("not an item")
+    found = {(d.field, d.kind, d.detail, d.column) for d in tally.drift("2026-03-01", {"day": 1})}
+    assert found == {
+        ("id", "type_change", "string -> number", "id"),
+        ("views", "type_change", "number -> string", "views"),
+        ("extra", "added", "not in the seed", "extra"),
+        ("author", "missing", "absent from every item", "author_name"),
+    }, "null fits any type; `ai` is optional"
+    assert {d.where for d in tally.drift("2026-03-01", {"day": 1})} == {(("day", 1),)}
+    assert shape.tally().drift("2026-03-01") == set(), "an empty batch says nothing"
+    assert [json_type(v) for v in (None, True, 1.5, "s", [], {})] == [
+        None,
+        "boolean",
+        "number",
+        "string",
+        "array",
+        "object",
+    ]
+    with pytest.raises(ValueError, match="no JSON type for \\['gone'\\]"):
+        SeedShape.from_example("vendor", "posts", {"gone": None})
+
+
+def test_merge_resource_freezes_column_types_and_keys_rows_by_primary_key(warehouse):
+    keys = (("id",), None)
+
+    def load(kind: pa.DataType, value: object) -> RunReport:
+        report = RunReport()
+        schema = pa.schema([pa.field("id", pa.int64(), nullable=False), ("tag", kind)])
+        resource = merge_resource("tags", schema, keys, lambda: [{"id": 1, "tag": value}], report)
+        warehouse.dlt_pipeline("contract_test", "raw_test").run(
+            resource, loader_file_format="parquet"
+        )
+        return report
+
+    assert load(pa.string(), "a").row_keys == {"tags": ("id",)}
+    with pytest.raises(PipelineStepFailed) as refused:
+        load(pa.int64(), 7)
+    cause = refused.value.__cause__
+    assert isinstance(cause, DataValidationError)
+    assert (cause.table_name, cause.column_name, cause.schema_entity) == (
+        "tags",
+        "tag",
+        "data_type",
+    )
+    assert count(warehouse, "select count(*) from raw_test.tags where tag = 'a'") == 1

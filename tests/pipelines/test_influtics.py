@@ -96,7 +96,11 @@ def test_seed_item_splits_into_video_points_and_quarantine():
     parsed = parse_video(SEED_ITEM, DAY, "req-1")
     video = parsed.video
     assert video["video_id"] == "77168374-dd2c-496a-b1ae-3d4944f48ccb"
-    assert video["external_video_id"] == 7489443966908189959  # exact: never via a float
+    assert video["external_video_id"] == "7489443966908189959"  # the vendor's id as sent
+    assert video["tiktok_video_id"] == 7489443966908189959  # exact: never via a float
+    assert {p["tiktok_video_id"] for p in [*parsed.points, *parsed.quarantine]} == {
+        7489443966908189959
+    }
     assert (video["views"], video["likes"], video["comments"], video["reposts"]) == (
         2000000,
         56501,
@@ -138,7 +142,7 @@ def test_non_numeric_value_and_bad_video_timestamp_are_quarantined_not_fatal():
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"external_video_id": "7489443966908189959.0"}, "external_video_id"),
+        ({"external_video_id": {"id": "7489443966908189959"}}, "external_video_id"),
         ({"video_id": None}, "video_id"),
         ({"views": "2M"}, "views"),
         ({"er": "3.3"}, "er"),
@@ -150,12 +154,26 @@ def test_contract_breaks_name_the_field(change, field):
         parse_video({**SEED_ITEM, **change}, DAY, None)
 
 
-def test_other_platforms_keep_their_text_id():
-    parsed = parse_video(
-        {**SEED_ITEM, "platform": "YouTube", "external_video_id": "dQw4w9WgXcQ"}, DAY, None
-    )
-    assert parsed.video["external_video_id"] is None
-    assert parsed.video["external_id"] == "dQw4w9WgXcQ"
+@pytest.mark.parametrize(
+    ("platform", "raw", "text", "tiktok"),
+    [
+        ("YouTube", "oDXC4evUUc2", "oDXC4evUUc2", None),
+        ("Instagram", "C8kPq2xsT1z", "C8kPq2xsT1z", None),
+        ("YouTube", "12345678901", "12345678901", None),  # digits, but not a TikTok id
+        ("TikTok", "7489443966908189959", "7489443966908189959", 7489443966908189959),
+        ("TikTok", 7489443966908189959, "7489443966908189959", 7489443966908189959),
+        ("TikTok", "7489443966908189959.0", "7489443966908189959.0", None),
+        ("TikTok", "9223372036854775808", "9223372036854775808", None),  # 2**63: not 64-bit
+        ("TikTok", "٧٤٨٩", "٧٤٨٩", None),  # Unicode digits are not an id
+        ("TikTok", None, None, None),
+    ],
+)
+def test_every_platform_keeps_its_text_id_and_tiktok_its_bigint(platform, raw, text, tiktok):
+    parsed = parse_video({**SEED_ITEM, "platform": platform, "external_video_id": raw}, DAY, None)
+    assert parsed.video["external_video_id"] == text
+    assert parsed.video["tiktok_video_id"] == tiktok
+    assert parsed.points and all(p["external_video_id"] == text for p in parsed.points)
+    assert all(p["tiktok_video_id"] == tiktok for p in parsed.points)
 
 
 # -- pagination against scripted pages ---------------------------------------------------

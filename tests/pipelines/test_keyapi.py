@@ -19,7 +19,7 @@ from pipelines.keyapi import (
     parse_ranking_item,
     ranking_slices,
     rows_to_table,
-    schema_drift,
+    seed_shape,
 )
 from pipelines.report import RunReport
 
@@ -101,10 +101,22 @@ def test_numbers_as_strings_and_big_ids_never_pass_a_float():
         parse_ranking_item({**SEED_ITEM, "video_id": 7.601397977986502e18}, SLICE, 1, None)
 
 
-def test_schema_drift_is_noted_and_new_fields_land_as_text():
-    item = {**SEED_ITEM, "new_vendor_field": {"x": 1}, "rank": 99}
+def test_schema_drift_is_named_per_slice_and_new_fields_land_as_text():
+    item = {**SEED_ITEM, "new_vendor_field": {"x": 1}, "rank": 99, "duration": "15"}
     del item["nick_name"]
-    assert schema_drift(item) == {"+new_vendor_field", "+rank", "-nick_name"}
+    tally = seed_shape("day").tally()
+    tally.add(item)
+    tally.add({**item, "region": None})
+    found = {(d.vendor, d.table, d.field, d.kind, d.partition) for d in tally.drift("2026-01-31")}
+    assert found == {
+        ("keyapi", "video_rankings_daily", "new_vendor_field", "added", "2026-01-31"),
+        ("keyapi", "video_rankings_daily", "rank", "added", "2026-01-31"),
+        ("keyapi", "video_rankings_daily", "nick_name", "missing", "2026-01-31"),
+        ("keyapi", "video_rankings_daily", "duration", "type_change", "2026-01-31"),
+    }
+    clean = seed_shape("day").tally()
+    clean.add({k: v for k, v in SEED_ITEM.items() if k != "region"})
+    assert clean.drift("2026-01-31") == set(), "the seed itself, without its optional region"
     row = parse_ranking_item(item, SLICE, 1, None)
     assert row["nick_name"] is None
     assert row["rank"] == 1 and row["vendor_rank"] == "99", "vendor fields never clobber ours"
@@ -165,6 +177,42 @@ def test_rank_is_page_order_and_a_short_page_ends_the_list():
     assert [r["request_id"] for r in rows[9:11]] == ["r1", "r2"]
     assert len(seen) == 2, "page 2 was short: page 3 is never asked for"
     assert client.stats.credits == 2
+
+
+def test_a_field_is_missing_only_when_no_item_of_the_whole_slice_carries_it():
+    def without_nick(items: list[dict]) -> list[dict]:
+        return [{k: v for k, v in item.items() if k != "nick_name"} for item in items]
+
+    client, _ = _client({1: _items(10, 0), 2: without_nick(_items(4, 10))})
+    report = RunReport()
+    fetch_slice(client, SLICE, pages=5, report=report)
+    assert report.schema_drift == set(), "page 1 carried nick_name: no drift"
+    client, _ = _client({1: without_nick(_items(10, 0)), 2: without_nick(_items(4, 10))})
+    fetch_slice(client, SLICE, pages=5, report=report)
+    (drift,) = report.schema_drift
+    assert (drift.table, drift.field, drift.kind, drift.partition, drift.column) == (
+        "video_rankings_daily",
+        "nick_name",
+        "missing",
+        "2026-01-31",
+        "nick_name",
+    )
+    assert dict(drift.where) == {
+        "ranking_date": date(2026, 1, 31),
+        "region": "US",
+        "rank_field": "sales",
+        "product_category_id": ALL_CATEGORIES,
+    }
+
+
+def test_a_value_that_fails_to_parse_is_still_named_as_drift():
+    client, _ = _client({1: [*_items(9, 0), {**SEED_ITEM, "total_views_cnt": "n/a"}]})
+    report = RunReport()
+    with pytest.raises(MalformedResponse):
+        fetch_slice(client, SLICE, pages=1, report=report)
+    assert {(d.field, d.kind, d.detail) for d in report.schema_drift} == {
+        ("total_views_cnt", "type_change", "number -> string")
+    }
 
 
 def test_pages_setting_caps_the_depth():

@@ -20,7 +20,10 @@ from pipelines.http import ClientSettings, VendorClient
 from pipelines.redaction import Secret
 from pipelines.tiktok_research import (
     PROFILE,
+    QUERY_FIELDS,
+    TASK_FIELDS,
     TOKEN_PROFILE,
+    VIDEO_SCHEMA,
     MeteredAuth,
     OAuthToken,
     QueryTaskError,
@@ -32,6 +35,7 @@ from pipelines.tiktok_research import (
     crawl_window,
     parse_video,
     query_body,
+    rows_to_table,
     run_task,
     split_windows,
     task_body,
@@ -285,7 +289,7 @@ def test_parse_video_keeps_64_bit_ids_text_and_lists_and_nulls_missing_fields():
                 "music_id": BIG_ID - 1,
                 "like_count": 1000,
                 "hashtag_names": ["fyp", "fypシ"],
-                "stem_verified": False,
+                "is_stem_verified": False,
             }
         )
     )
@@ -297,7 +301,86 @@ def test_parse_video_keeps_64_bit_ids_text_and_lists_and_nulls_missing_fields():
     assert row["video_description"] == "W huzz magnet 🧲 #fyp"
     assert row["hashtag_names"] == ["fyp", "fypシ"]
     assert row["effect_ids"] is None and row["view_count"] is None and row["voice_to_text"] is None
-    assert row["stem_verified"] is False and row["log_id"] == "log-9"
+    assert row["is_stem_verified"] is False and row["log_id"] == "log-9"
+    assert row["hashtag_info_list"] is None and row["video_label"] is None
+    assert row["video_mention_list"] is None and row["video_duration"] is None
+
+
+HASHTAG_ID = 7_000_000_000_123_456_789  # > 2**53
+
+
+def seed_payload(**fields):
+    """A video as the query task returns it: the seed's field list (`duration_type`,
+    `stem_verified`) plus the names its SDK example asks for."""
+    return {
+        "id": BIG_ID, "create_time": 1_762_000_000, "username": "creator_nl",
+        "region_code": "NL", "video_description": "tiktok #tiktok", "music_id": 12,
+        "like_count": 1000, "comment_count": 5, "share_count": 2, "view_count": 40_000,
+        "favorites_count": 9, "effect_ids": ["1000001"], "hashtag_names": ["tiktok"],
+        "playlist_id": 77, "voice_to_text": "tiktok", "duration_type": 1, "stem_verified": True,
+        "hashtag_info_list": [{"hashtag_id": HASHTAG_ID, "hashtag_name": "tiktok",
+                               "hashtag_description": "Vidéos 🎵"}],
+        "video_mention_list": ["friend_a", "friend_b"],
+        "video_label": {"content": "Get info on the U.S. elections"},
+        **fields,
+    }  # fmt: skip
+
+
+def test_the_seeds_task_payload_and_the_http_payload_fill_one_column_per_meaning():
+    task = parse_video(json.loads(json.dumps(seed_payload())), "q", PULLED)
+    http = seed_payload(video_duration=42, is_stem_verified=True)
+    del http["duration_type"], http["stem_verified"]
+    query = parse_video(json.loads(json.dumps(http)), "q", PULLED)
+    assert set(task) == set(query) == set(VIDEO_SCHEMA.names)
+    # the same flag under either name lands in one column
+    assert task["is_stem_verified"] is True and query["is_stem_verified"] is True
+    # a bucket and seconds are two meanings: each mode fills its own column
+    assert (task["duration_type"], task["video_duration"]) == (1, None)
+    assert (query["duration_type"], query["video_duration"]) == (None, 42)
+    for row in (task, query):
+        assert json.loads(row["hashtag_info_list"]) == [
+            {"hashtag_id": str(HASHTAG_ID), "hashtag_name": "tiktok",
+             "hashtag_description": "Vidéos 🎵"}]  # fmt: skip
+        assert "Vidéos 🎵" in row["hashtag_info_list"], "JSON text keeps the characters"
+        assert row["video_mention_list"] == ["friend_a", "friend_b"]
+        assert json.loads(row["video_label"]) == {"content": "Get info on the U.S. elections"}
+        assert row["playlist_id"] == 77 and row["favorites_count"] == 9
+    table = rows_to_table([task, query])
+    assert table.num_rows == 2
+    assert table.column("video_duration").to_pylist() == [None, 42]
+    assert table.column("is_stem_verified").to_pylist() == [True, True]
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"hashtag_info_list": [{"hashtag_id": float(HASHTAG_ID)}]}, "hashtag_id"),
+        ({"hashtag_info_list": ["tiktok"]}, "'hashtag_info_list'"),
+        ({"video_label": "election"}, "'video_label'"),
+        ({"video_mention_list": "friend_a"}, "'video_mention_list'"),
+        ({"stem_verified": "yes"}, "'stem_verified'"),
+        ({"is_stem_verified": 1}, "'is_stem_verified'"),
+        ({"video_duration": 12.5}, "'video_duration'"),
+    ],
+)
+def test_a_bad_new_field_names_itself(fields, named):
+    with pytest.raises(ValueError, match=named):
+        parse_video(seed_payload(**fields), "q", PULLED)
+
+
+def test_each_mode_asks_only_for_the_field_names_its_endpoint_knows():
+    vendor = Vendor([page([video(1)], cursor=1, has_more=False)])
+    client, _ = clients(vendor)
+    crawl_window(client, QUERY, WINDOW, max_count=10)
+    asked = vendor.requests[0].url.params["fields"].split(",")
+    assert asked == list(QUERY_FIELDS) and len(asked) == 20
+    assert {"video_duration", "is_stem_verified", "hashtag_info_list", "video_mention_list",
+            "video_label"} <= set(asked)  # fmt: skip
+    assert not {"duration_type", "stem_verified"} & set(asked)
+    task_fields = task_body(QUERY.groups("task"), WINDOW, 10)["fields"].split(",")
+    assert task_fields == list(TASK_FIELDS)
+    assert {"duration_type", "stem_verified"} <= set(task_fields)
+    assert not {"video_duration", "is_stem_verified"} & set(task_fields)
 
 
 @pytest.mark.parametrize(

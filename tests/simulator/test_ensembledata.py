@@ -209,6 +209,25 @@ def test_edited_captions_and_private_follows_options_empty_those_lists(sim, ed):
     assert followings["followings"] == [] and followings["nextPageToken"] is None
 
 
+@pytest.mark.parametrize(
+    ("status", "detail"),
+    [(404, "User posts not found"), (422, "User posts are unavailable for this account")],
+)
+def test_posts_unavailable_option_refuses_only_that_creators_posts(sim, ed, status, detail):
+    creator, other = busy_creator(sim), sim.world.creators[0]
+    sim.set_faults("ensembledata", options={"posts_unavailable": {creator.unique_id: status}})
+    for path, param in (("/tt/user/posts", "username"), ("/tt/user/posts-from-secuid", "secUid")):
+        value = creator.unique_id if param == "username" else creator.sec_uid
+        refused = ed.get(path, params={param: value})
+        assert refused.status_code == status and refused.json() == {"detail": detail}
+        assert "units_charged" not in refused.headers
+    info = ed.get("/tt/user/info", params={"username": creator.unique_id})
+    assert info.status_code == 200 and info.json()["data"]["user"]["uid"] == str(creator.user_id)
+    base = {"id": str(creator.user_id), "secUid": creator.sec_uid}
+    assert ed.get("/tt/user/followers", params=base).json()["data"]["followers"]
+    assert ed.get("/tt/user/posts", params={"username": other.unique_id}).status_code == 200
+
+
 def test_used_units_tallies_the_day(sim, ed):
     before = ed.get("/customer/get-used-units").json()["data"]
     ed.get("/tt/user/posts", params={"username": busy_creator(sim).unique_id, "depth": 3})

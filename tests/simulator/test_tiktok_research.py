@@ -17,7 +17,7 @@ from simulator.world import metrics_at
 
 DAY = date(2025, 6, 10)  # published well before the module simulator's clock (2025-07-01)
 QUERY = "/v2/research/video/query/"
-FIELDS = ",".join(research.FIELDS)
+FIELDS = ",".join(research.QUERY_FIELDS)
 
 
 @pytest.fixture
@@ -119,6 +119,41 @@ def test_missing_fields_are_omitted_and_fields_select(sim, api):
     assert {tuple(sorted(v)) for v in only} == {("id", "view_count")}
     bad = query(api, fields="id,likes")
     assert bad.status_code == 400 and "likes" in bad.json()["error"]["message"]
+
+
+def test_the_video_query_refuses_the_seeds_task_field_names_listing_them(sim, api):
+    refused = query(api, fields="id,create_time,duration_type,view_count,stem_verified")
+    assert refused.status_code == 400
+    body = refused.json()
+    assert body["data"] == {} and set(body["error"]) == {"code", "message", "log_id"}
+    assert body["error"]["code"] == "invalid_params"
+    assert body["error"]["message"] == "Invalid fields: duration_type,stem_verified"
+    assert body["error"]["log_id"]
+
+
+def test_the_video_query_serves_the_public_apis_fields(sim, api):
+    videos = query(api).json()["data"]["videos"]
+    world = {v.video_id: v for v in sim.world.videos_published_on(DAY, "US")}
+    assert videos and {v["id"] for v in videos} <= set(world)
+    handles = {c.unique_id for c in sim.world.creators}
+    for v in videos:
+        assert "duration_type" not in v and "stem_verified" not in v
+        assert v["video_duration"] == world[v["id"]].duration
+        assert isinstance(v["is_stem_verified"], bool)
+        infos = v["hashtag_info_list"]
+        assert [i["hashtag_name"] for i in infos] == v["hashtag_names"]
+        assert all(i["hashtag_id"] == research.hashtag_id(i["hashtag_name"]) for i in infos)
+        assert set(v.get("video_mention_list", [])) <= handles
+        assert set(v.get("video_label", {"content": "x"})) == {"content"}
+    assert any(v["is_stem_verified"] for v in videos)
+    assert any("video_mention_list" in v for v in videos)
+    assert any("video_mention_list" not in v for v in videos)
+    assert any("video_label" in v for v in videos)
+    assert any("hashtag_description" in i for v in videos for i in v["hashtag_info_list"])
+    ids = re.findall(rb'"hashtag_id":(\d+)[,}]', query(api).content)
+    assert ids and all(int(i) > 2**53 for i in ids), "hashtag ids are bare 64-bit integers"
+    only = query(api, fields="id,video_label").json()["data"]["videos"]
+    assert {tuple(sorted(v)) for v in only} == {("id",), ("id", "video_label")}
 
 
 def test_conditions_filter_and_or_not(sim, api):
@@ -283,6 +318,29 @@ def test_task_lifecycle_runs_created_to_completed_then_serves_the_result(sim, ap
     result = post(api, "result", {"task_id": task_id, "max_count": 1000})
     expected = [v.video_id for v in sim.world.videos_published_on(DAY, "GB")]
     assert [v["id"] for v in result["videos"]] == expected and not result["has_more"]
+
+
+def test_the_query_task_keeps_the_seeds_field_names_and_refuses_the_http_ones(sim, api):
+    fields = "id,duration_type,stem_verified,hashtag_info_list,video_mention_list,video_label"
+    task_id = post(api, "create", task_body(fields=fields))["task_id"]
+    for _ in range(3):
+        post(api, "status", {"task_id": task_id})
+    videos = post(api, "result", {"task_id": task_id, "max_count": 1000})["videos"]
+    world = {v.video_id: v for v in sim.world.videos_published_on(DAY, "GB")}
+    assert [v["id"] for v in videos] == list(world)
+    for v in videos:
+        duration = world[v["id"]].duration
+        assert v["duration_type"] == (0 if duration < 15 else 1 if duration < 60 else 2)
+        assert isinstance(v["stem_verified"], bool) and v["hashtag_info_list"]
+        assert "video_duration" not in v and "is_stem_verified" not in v
+    refused = api.post("/v2/research/query_task/create/",
+                       json=task_body(fields="id,video_duration,is_stem_verified"))  # fmt: skip
+    assert refused.status_code == 400
+    assert refused.json()["error"] == {
+        "code": "invalid_params",
+        "message": "Invalid fields: video_duration,is_stem_verified",
+        "log_id": refused.json()["error"]["log_id"],
+    }
 
 
 @pytest.mark.parametrize("outcome", ["AnalysisFailed", "never"])
