@@ -12,7 +12,8 @@ from dagster_dlt import DagsterDltResource
 from .ensembledata import ensembledata_assets
 from .influtics import influtics_assets
 from .keyapi import keyapi_assets
-from .resources import WarehouseResource, WatchlistResource
+from .maintenance import lake_maintenance, maintenance_job, maintenance_schedule
+from .resources import DbtResource, WarehouseResource, WatchlistResource
 from .schedules import (
     jobs,
     models_job,
@@ -26,6 +27,8 @@ from .tiktok_research import tiktok_research_asset_checks, tiktok_research_asset
 from .trendtrack import trendtrack_asset_checks, trendtrack_assets
 from .warehouse import model_assets
 
+warehouse = WarehouseResource()
+
 defs = dg.Definitions(
     assets=[
         *keyapi_assets,
@@ -33,14 +36,16 @@ defs = dg.Definitions(
         *trendtrack_assets,
         *ensembledata_assets,
         *tiktok_research_assets,
-        *model_assets(),
+        lake_maintenance,
+        *model_assets,
     ],
     asset_checks=[*trendtrack_asset_checks, *tiktok_research_asset_checks],
-    jobs=[*jobs.values(), snapshot_job, models_job, tiktok_research_job],
-    schedules=[*schedules, snapshot_schedule, tiktok_research_schedule],
+    jobs=[*jobs.values(), snapshot_job, models_job, tiktok_research_job, maintenance_job],
+    schedules=[*schedules, snapshot_schedule, tiktok_research_schedule, maintenance_schedule],
     resources={
         "dlt": DagsterDltResource(),
-        "warehouse": WarehouseResource(),
+        "warehouse": warehouse,
+        "dbt": DbtResource(warehouse=warehouse),
         "watchlist": WatchlistResource(),
     },
 )

@@ -99,7 +99,7 @@ def run_dlt_source(
         remove_working_dir(pipeline)
         if (refused := contract_failure(exc)) is not None:
             raise refused from None
-        raise _load_failure(exc) from exc
+        raise load_failure(exc) from exc
     meta = {**report.as_metadata(), **keep_stored_values(context, pipeline, report, before)}
     where = context.partition_key_range if context.has_partition_key_range else "snapshot"
     context.log.info(f"{where}: {meta}")
@@ -128,7 +128,7 @@ def run_dlt_source(
         )
 
 
-def _load_failure(exc: PipelineStepFailed) -> Exception:
+def load_failure(exc: Exception) -> Exception:
     """A commit conflict with another writer becomes a retry; anything else keeps dlt's error.
 
     dlt words every failure to open or commit as "check credentials ... internet connection";

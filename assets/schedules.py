@@ -2,6 +2,8 @@
 
 Each schedule targets the newest period the vendor has published (see
 `latest_published_key`): daily at 03:00 UTC, weekly on Tuesdays, monthly on the 2nd.
+While `PARTITIONS_START_DATE` is refused, every tick is skipped with the reason, rather
+than launching runs that would all fail on it.
 """
 
 from datetime import date, timedelta
@@ -18,6 +20,7 @@ from pipelines.watchlist import load_watchlist
 
 from .partitions import (
     PARTITIONS_BY_PERIOD,
+    START_DATE_ERROR,
     daily_partitions,
     latest_published_key,
     snapshot_partitions,
@@ -26,13 +29,18 @@ from .partitions import (
 SCHEDULE_CRONS = {"day": "0 3 * * *", "week": "0 3 * * 2", "month": "0 3 2 * *"}
 JOB_NAMES = {"day": "daily_job", "week": "weekly_job", "month": "monthly_job"}
 MODEL_GROUPS = ("staging", "marts")
+# The incremental facts are day-partitioned (assets/warehouse.py tags them): a job on other
+# partitions (weeks, months, snapshot days) cannot hold them, so it rebuilds the rest only.
+DAILY_FACTS = dg.AssetSelection.tag("partitioned", "day")
+UNPARTITIONED_MODELS = dg.AssetSelection.groups(*MODEL_GROUPS) - DAILY_FACTS
 
 
 def period_job(period: str) -> "UnresolvedAssetJobDefinition":
     """One period's ingest assets (tagged `period`), then every SQL model, in one run."""
     return dg.define_asset_job(
         name=JOB_NAMES[period],
-        selection=dg.AssetSelection.tag("period", period) | dg.AssetSelection.groups(*MODEL_GROUPS),
+        selection=dg.AssetSelection.tag("period", period)
+        | (dg.AssetSelection.groups(*MODEL_GROUPS) if period == "day" else UNPARTITIONED_MODELS),
         partitions_def=PARTITIONS_BY_PERIOD[period],
         description=f"Pull every vendor's {period} data for one partition (or a range), "
         "then rebuild the models.",
@@ -42,7 +50,9 @@ def period_job(period: str) -> "UnresolvedAssetJobDefinition":
 models_job = dg.define_asset_job(
     name="warehouse_models_job",
     selection=dg.AssetSelection.groups(*MODEL_GROUPS),
-    description="Rebuild the SQL models (staging -> marts) and run their checks.",
+    partitions_def=daily_partitions,
+    description="Rebuild the SQL models (staging -> marts) and run their checks; the "
+    "incremental facts recompute the run's days (a range in one run).",
 )
 
 
@@ -58,6 +68,8 @@ def period_schedule(period: str, job: "UnresolvedAssetJobDefinition") -> dg.Sche
         description=f"Nightly: the newest published {period} partition.",
     )
     def _schedule(context: dg.ScheduleEvaluationContext):
+        if START_DATE_ERROR is not None:
+            return dg.SkipReason(START_DATE_ERROR)
         key = latest_published_key(partitions_def, context.scheduled_execution_time)
         if key is None:
             return dg.SkipReason("no published partition yet")
@@ -72,7 +84,7 @@ schedules = [period_schedule(period, job) for period, job in jobs.items()]
 
 snapshot_job = dg.define_asset_job(
     name="snapshot_job",
-    selection=dg.AssetSelection.tag("period", "snapshot") | dg.AssetSelection.groups(*MODEL_GROUPS),
+    selection=dg.AssetSelection.tag("period", "snapshot") | UNPARTITIONED_MODELS,
     partitions_def=snapshot_partitions,
     description="Observe every snapshot vendor (no history) today, then rebuild the models.",
 )
@@ -86,6 +98,8 @@ snapshot_job = dg.define_asset_job(
     description="Nightly: today's snapshot of the vendors that keep no history.",
 )
 def snapshot_schedule(context: dg.ScheduleEvaluationContext):
+    if START_DATE_ERROR is not None:
+        return dg.SkipReason(START_DATE_ERROR)
     key = context.scheduled_execution_time.date().isoformat()
     return dg.RunRequest(run_key=f"snapshot:{key}", partition_key=key)
 
@@ -96,7 +110,7 @@ def snapshot_schedule(context: dg.ScheduleEvaluationContext):
 # out of `daily_job`, which asks for one day.
 tiktok_research_job = dg.define_asset_job(
     name="tiktok_research_job",
-    selection=dg.AssetSelection.groups("tiktok_research") | dg.AssetSelection.groups(*MODEL_GROUPS),
+    selection=dg.AssetSelection.groups("tiktok_research") | UNPARTITIONED_MODELS,
     partitions_def=daily_partitions,
     description="Re-query the TikTok Research API for a range of publish days (replacing "
     "them with fresher counts), then rebuild the models.",
@@ -111,6 +125,8 @@ tiktok_research_job = dg.define_asset_job(
     description="Nightly: the newest published day and the `lookback_days` - 1 before it.",
 )
 def tiktok_research_schedule(context: dg.ScheduleEvaluationContext):
+    if START_DATE_ERROR is not None:
+        return dg.SkipReason(START_DATE_ERROR)
     newest = latest_published_key(daily_partitions, context.scheduled_execution_time)
     if newest is None:
         return dg.SkipReason("no published partition yet")

@@ -1,154 +1,194 @@
-"""The `warehouse/` SQL models as Dagster assets, their YAML tests as asset checks.
+"""The dbt project in `warehouse/` as Dagster assets; its data tests as asset checks.
 
-Each model becomes one asset keyed `[layer, name]`; its deps are the `schema.table` relations
-its SQL reads, so `raw_keyapi.video_rankings_daily` lines up with the ingest asset of that key.
-Tests with severity `error` are blocking: a failure stops downstream models in the same run,
-like `dbt build`. Nothing here touches DuckDB until an asset runs.
+Models are keyed `[schema, name]` (`["marts", "fct_video_daily"]`) and grouped by schema
+(`staging`, `marts`); a dbt source `raw_<vendor>.<table>` is the ingest asset of that key, so
+lineage runs from the vendor pull to the marts with nothing invented in between. Every dbt test
+is an asset check, blocking when its severity is `error` (dagster-dbt's default), so a failed
+key test stops the models downstream, like `dbt build`.
+
+Two definitions share one manifest: the incremental facts are partitioned by day and a run
+passes its partition window to dbt (`start_date`, `end_date`; see
+`warehouse/macros/incremental_window.sql`), so a nightly or a backfill recomputes only the days
+it names; everything else is rebuilt whole. Nothing here opens the lake until an asset runs;
+the manifest comes from `dbt parse` (scripts/bootstrap.sh, or here when it is stale).
 """
 
 # No `from __future__ import annotations`: Dagster inspects the `context` annotation as a type.
-import hashlib
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
-
-from assets.ingest import POOL
-from assets.resources import WarehouseResource
-from warehouse.models import (
-    MODELS_ROOT,
-    Model,
-    ModelTestResult,
-    build_model,
-    load_models,
-    run_tests,
-    table_columns,
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DbtCliInvocation,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
 )
 
-KINDS = {"sql", "duckdb"}
-SAMPLE_ROWS = 5
-SEVERITIES = {"warn": dg.AssetCheckSeverity.WARN, "error": dg.AssetCheckSeverity.ERROR}
+from assets.partitions import daily_partitions
+from assets.resources import DBT_EXECUTABLE, WAREHOUSE_PROJECT_DIR, DbtResource
+
+# One model build at a time: two dbt processes committing to one lake would race.
+MODELS_POOL = "warehouse_models"
+INCREMENTAL = "config.materialized:incremental"
+# Marks the day-partitioned facts; jobs on other partitions leave them out (assets/schedules.py).
+PARTITIONED_TAG = ("partitioned", "day")
 
 
-def model_assets(root: Path = MODELS_ROOT) -> list[dg.AssetsDefinition]:
-    """One asset per model under `root` (with its checks), in dependency order."""
-    return [asset_for_model(model) for model in load_models(root)]
+def parse_manifest(project: DbtProject) -> None:
+    """`dbt parse` into the project's target/: writes manifest.json; needs no lake."""
+    dbt = DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE)
+    dbt.cli(["parse", "--quiet"], target_path=project.target_path).wait()
 
 
-def asset_for_model(model: Model) -> dg.AssetsDefinition:
-    """The asset that rebuilds one model's table from all raw data and runs its tests."""
-    key = dg.AssetKey([model.schema, model.name])
-    check_specs = [
-        dg.AssetCheckSpec(
-            name=test.name,
-            asset=key,
-            description=test.description,
-            blocking=test.severity == "error",
-            metadata={"severity": test.severity, "sql": _sql_block(test.sql)},
+def manifest_is_stale(project: DbtProject) -> bool:
+    """No manifest yet, or a model, YAML or macro file changed after it was written."""
+    if not project.manifest_path.exists():
+        return True
+    written = project.manifest_path.stat().st_mtime
+    skipped = {project.project_dir / "target", project.project_dir / "logs"}
+    return any(
+        path.stat().st_mtime > written
+        for pattern in ("*.sql", "*.yml")
+        for path in project.project_dir.rglob(pattern)
+        if not any(folder in path.parents for folder in skipped)
+    )
+
+
+dbt_project = DbtProject(project_dir=WAREHOUSE_PROJECT_DIR, profiles_dir=WAREHOUSE_PROJECT_DIR)
+if manifest_is_stale(dbt_project):
+    # A fresh clone, or a model edited since the last parse (a `dagster dev` reload too), is
+    # parsed once (seconds, no lake needed): the definitions load and match what dbt will run.
+    parse_manifest(dbt_project)
+
+
+class WarehouseTranslator(DagsterDbtTranslator):
+    """Keys, groups and tags of the dbt nodes (see the module docstring)."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
+        return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return dbt_resource_props["schema"]
+
+    def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
+        tags = dict(super().get_tags(dbt_resource_props))
+        if _is_incremental(dbt_resource_props):
+            tags[PARTITIONED_TAG[0]] = PARTITIONED_TAG[1]
+        return tags
+
+
+TRANSLATOR = WarehouseTranslator()
+
+
+class DbtBuildConfig(dg.Config):
+    """Launchpad options of a model run."""
+
+    full_refresh: bool = False
+
+
+def _is_incremental(dbt_resource_props: Mapping[str, Any]) -> bool:
+    return dbt_resource_props.get("config", {}).get("materialized") == "incremental"
+
+
+def _build(
+    context: dg.AssetExecutionContext,
+    dbt: DbtResource,
+    config: DbtBuildConfig,
+    extra_args: Sequence[str] = (),
+) -> Iterator[Any]:
+    """`dbt build` of the selected models and tests; types and row counts from the lake."""
+    args = ["build", *extra_args, *(["--full-refresh"] if config.full_refresh else [])]
+    invocation = dbt.cli(args, context=context)
+    events = invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
+    for event in events:
+        yield _with_column_docs(event, invocation)
+
+
+def _with_column_docs(event: Any, invocation: DbtCliInvocation) -> Any:
+    """The built columns' types, with their descriptions and test constraints beside them.
+
+    dagster-dbt's runtime schema holds the types only; the UI shows the latest one, so the
+    descriptions would vanish after the first run without this.
+    """
+    schema = getattr(event, "metadata", {}).get("dagster/column_schema")
+    unique_id = getattr(event, "metadata", {}).get("unique_id")
+    if schema is None or unique_id is None or not hasattr(event, "with_metadata"):
+        return event
+    node = invocation.manifest["nodes"].get(unique_id.value, {})
+    docs = node.get("columns", {})
+    not_null, unique = _column_constraints(invocation.manifest, unique_id.value)
+    columns = [
+        dg.TableColumn(
+            name=column.name,
+            type=column.type,
+            description=docs.get(column.name, {}).get("description") or None,
+            constraints=dg.TableColumnConstraints(
+                nullable=column.name not in not_null, unique=column.name in unique
+            ),
         )
-        for test in model.tests
+        for column in schema.schema.columns
     ]
-
-    @dg.asset(
-        key=key,
-        deps=[dg.AssetKey(list(dep)) for dep in model.deps],
-        group_name=model.schema,
-        kinds=KINDS,
-        description=model.description,
-        metadata={
-            "dagster/column_schema": _column_schema(model),
-            "dagster/table_name": model.relation,
-            "sql_path": dg.MetadataValue.path(str(model.path)),
-        },
-        code_version=_code_version(model),
-        check_specs=check_specs,
-        pool=POOL,
-    )
-    def _model(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource
-    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-        with warehouse.connect() as con:
-            built = build_model(con, model)
-            built_columns = table_columns(con, model.schema, model.name)
-            context.log.info(f"built {model.relation}: {built.row_count} rows")
-            yield dg.MaterializeResult(
-                metadata={
-                    "dagster/row_count": built.row_count,
-                    "dagster/column_schema": _column_schema(model, built_columns),
-                    "sql_path": dg.MetadataValue.path(str(model.path)),
-                    "build_seconds": round(built.seconds, 3),
-                }
-            )
-            for result in run_tests(con, model, sample_size=SAMPLE_ROWS):
-                yield _check_result(result)
-
-    return _model
-
-
-def _code_version(model: Model) -> str:
-    """Changes when the SQL or the docs change: both need a rebuild (docs become comments)."""
-    source = repr((model.sql, model.description, model.columns))
-    return hashlib.sha256(source.encode()).hexdigest()[:16]
-
-
-def _column_schema(
-    model: Model, built_columns: Sequence[tuple[str, str, str | None]] = ()
-) -> dg.TableSchema:
-    """Documented columns with constraints from the tests; DuckDB types once the table exists."""
-    types = {name: data_type for name, data_type, _ in built_columns}
-    not_null = {t.columns[0] for t in model.tests if t.kind == "not_null"}
-    unique = {t.columns[0] for t in model.tests if t.kind == "unique"}
-    return dg.TableSchema(
-        columns=[
-            dg.TableColumn(
-                name=column.name,
-                type=types.get(column.name, "unknown"),
-                description=column.description,
-                constraints=dg.TableColumnConstraints(
-                    nullable=column.name not in not_null, unique=column.name in unique
-                ),
-            )
-            for column in model.columns
-        ]
+    return event.with_metadata(
+        {**event.metadata, "dagster/column_schema": dg.TableSchema(columns=columns)}
     )
 
 
-def _check_result(result: ModelTestResult) -> dg.AssetCheckResult:
-    test = result.test
-    metadata: dict[str, Any] = {
-        "failing_rows": result.failing_rows,
-        "sql": _sql_block(test.sql),
-    }
-    if not result.passed:
-        metadata["sample"] = dg.MetadataValue.md(_markdown_table(result))
-    return dg.AssetCheckResult(
-        check_name=test.name,
-        passed=result.passed,
-        severity=SEVERITIES[test.severity],
-        description=test.description,
-        metadata=metadata,
+def _column_constraints(manifest: Mapping[str, Any], unique_id: str) -> tuple[set[str], set[str]]:
+    """Columns with a `not_null` and with a `unique` test on the model `unique_id`."""
+    found: dict[str, set[str]] = {"not_null": set(), "unique": set()}
+    for child in manifest["child_map"].get(unique_id, []):
+        test = manifest["nodes"].get(child, {})
+        name = test.get("test_metadata", {}).get("name")
+        if name in found and test.get("column_name"):
+            found[name].add(test["column_name"])
+    return found["not_null"], found["unique"]
+
+
+def dbt_model_assets(project: DbtProject) -> list[dg.AssetsDefinition]:
+    """The project's models as two definitions: rebuilt whole, and the day-partitioned facts."""
+    manifest = json.loads(project.manifest_path.read_text())
+
+    @dbt_assets(
+        manifest=manifest,
+        project=project,
+        exclude=INCREMENTAL,
+        dagster_dbt_translator=TRANSLATOR,
+        pool=MODELS_POOL,
+        name="warehouse_models",
     )
+    def warehouse_models(
+        context: dg.AssetExecutionContext, dbt: DbtResource, config: DbtBuildConfig
+    ) -> Iterator[Any]:
+        """Staging views and the marts rebuilt whole, with their tests."""
+        yield from _build(context, dbt, config)
+
+    if not any(_is_incremental(node) for node in manifest["nodes"].values()):
+        return [warehouse_models]
+
+    @dbt_assets(
+        manifest=manifest,
+        project=project,
+        select=INCREMENTAL,
+        partitions_def=daily_partitions,
+        dagster_dbt_translator=TRANSLATOR,
+        pool=MODELS_POOL,
+        name="warehouse_daily_facts",
+    )
+    def warehouse_daily_facts(
+        context: dg.AssetExecutionContext, dbt: DbtResource, config: DbtBuildConfig
+    ) -> Iterator[Any]:
+        """Recompute the run's days of each fact (a backfill's whole range in one run)."""
+        window = context.partition_time_window
+        days = {"start_date": f"{window.start:%Y-%m-%d}", "end_date": f"{window.end:%Y-%m-%d}"}
+        context.log.info(f"recomputing days {days['start_date']} to {days['end_date']} (excl.)")
+        yield from _build(context, dbt, config, ["--vars", json.dumps(days)])
+
+    return [warehouse_models, warehouse_daily_facts]
 
 
-def _sql_block(sql: str) -> dg.MarkdownMetadataValue:
-    return dg.MetadataValue.md(f"```sql\n{sql}\n```")
-
-
-def _markdown_table(result: ModelTestResult) -> str:
-    """The failing-row sample as a markdown table (cells cut short, pipes escaped)."""
-
-    def cell(value: object) -> str:
-        text = "NULL" if value is None else str(value)
-        text = text.replace("|", "\\|").replace("\n", " ")
-        return text if len(text) <= 60 else text[:57] + "..."
-
-    lines = [
-        "| " + " | ".join(result.sample_columns) + " |",
-        "|" + "---|" * len(result.sample_columns),
-        *("| " + " | ".join(cell(value) for value in row) + " |" for row in result.sample_rows),
-    ]
-    shown = len(result.sample_rows)
-    if result.failing_rows > shown:
-        lines.append(f"\n{shown} of {result.failing_rows} failing rows shown.")
-    return "\n".join(lines)
+model_assets = dbt_model_assets(dbt_project)

@@ -50,3 +50,18 @@ elif [ ! -f "$DAGSTER_HOME/dagster.yaml" ]; then
   cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"
 fi
 export PATH="$ROOT/.venv/bin:$PATH"
+
+# DuckDB loads ducklake / sqlite / postgres from its extension directory: copy them there from
+# their wheels (idempotent), so no client on this machine ever downloads one.
+python -m pipelines extensions >/dev/null
+
+# dagster-dbt loads the dbt manifest with the definitions: parse the project (no lake needed)
+# when it changed since the last parse or no manifest exists yet.
+dbt_stamp="warehouse/target/.parsed-$(find warehouse -path warehouse/target -prune -o -path warehouse/logs -prune \
+  -o -type f \( -name '*.sql' -o -name '*.yml' \) -print | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)"
+if [ ! -f "$dbt_stamp" ] || [ ! -f warehouse/target/manifest.json ]; then
+  (cd warehouse && DBT_SEND_ANONYMOUS_USAGE_STATS=false ../.venv/bin/dbt parse --quiet --profiles-dir .) \
+    || { echo "error: dbt parse of warehouse/ failed (see above)" >&2; exit 1; }
+  rm -f warehouse/target/.parsed-*
+  touch "$dbt_stamp"
+fi

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dagster as dg
+import duckdb
+import pytest
 
-from assets.ingest import existing_tables, key_check_results, key_check_specs
+from assets.ingest import existing_tables, key_check_results, key_check_specs, load_failure
 
 KEYS = {"items": ("id", "day"), "later": ("id",)}
 
@@ -34,3 +36,20 @@ def test_key_checks_yield_only_the_selected_ones(warehouse):
     with warehouse.connect() as con:
         got = list(key_check_results(con, "raw_x", KEYS, selected))
     assert [(r.asset_key.path[-1], r.check_name) for r in got] == [("later", "unique_key")]
+
+
+def test_a_lost_commit_race_is_retried_and_other_errors_are_kept(warehouse):
+    first, second = warehouse.connect(), warehouse.connect()
+    first.execute("create table counts as select 1 as n")
+    first.execute("begin")
+    second.execute("begin")
+    first.execute("update counts set n = 2")
+    second.execute("update counts set n = 3")
+    first.execute("commit")
+    with pytest.raises(duckdb.TransactionException) as lost:
+        second.execute("commit")
+    wrapped = RuntimeError("Pipeline execution failed at `step=load`")
+    wrapped.__cause__ = lost.value
+    assert isinstance(load_failure(wrapped), dg.RetryRequested)
+    other = RuntimeError("Binder Error: column nick_name not found")
+    assert load_failure(other) is other

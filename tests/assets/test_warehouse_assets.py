@@ -1,137 +1,193 @@
-"""assets/warehouse.py: models as assets, YAML tests as checks, run against a temp warehouse."""
+"""assets/warehouse.py: the dbt project as assets and checks, run on a lake the real pipelines
+loaded from the simulator (tests/warehouse/conftest.py builds it once per session)."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import duckdb
 
-from assets.resources import WarehouseResource
-from assets.warehouse import model_assets
-from tests.warehouse.raw_data import create_raw_tables, insert_raw, ranking, raw_row
-
-STAGING = dg.AssetKey(["staging", "stg_keyapi__video_rankings"])
-MART = dg.AssetKey(["marts", "fct_video_ranking_movement"])
-VIDEO_IN_RANKING = (
-    "unique_combination__period__period_start__region__rank_field__product_category_id__video_id"
+from assets.definitions import defs
+from assets.resources import DbtResource, WarehouseResource
+from assets.warehouse import MODELS_POOL, model_assets
+from tests.conftest import count, rows
+from tests.warehouse.conftest import (  # noqa: F401 (fixtures)
+    built,
+    copy_lake,
+    lake_days,
+    manifest,
+    materialize_models,
+    model_nodes,
+    raw_lake,
 )
 
-
-def _seed(warehouse: WarehouseResource, rows: Iterable[Mapping[str, Any]]) -> None:
-    with warehouse.connect() as con:
-        create_raw_tables(con)
-        insert_raw(con, rows)
+STG_DAILY = dg.AssetKey(["staging", "stg_keyapi__video_rankings_daily"])
+MOVEMENT = dg.AssetKey(["marts", "fct_video_ranking_movement"])
+OBSERVATIONS = dg.AssetKey(["marts", "fct_video_observations"])
 
 
-def _clean_rows() -> list[dict[str, Any]]:
-    return [
-        *ranking(dt.date(2024, 5, 1), [101, 102]),
-        *ranking(dt.date(2024, 5, 2), [102, 103]),
-    ]
+def _specs() -> dict[dg.AssetKey, dg.AssetSpec]:
+    return {spec.key: spec for assets_def in model_assets for spec in assets_def.specs}
 
 
-def _materialize(warehouse: WarehouseResource) -> dg.ExecuteInProcessResult:
-    return dg.materialize(model_assets(), resources={"warehouse": warehouse}, raise_on_error=False)
-
-
-def _checks(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
-    return {
-        (evaluation.asset_key.path[0], evaluation.check_name): evaluation
-        for evaluation in result.get_asset_check_evaluations()
+def test_models_are_keyed_by_schema_and_read_the_ingest_assets() -> None:
+    specs = _specs()
+    ingest = {
+        key
+        for assets_def in defs.assets or []
+        if isinstance(assets_def, dg.AssetsDefinition)
+        for key in assets_def.keys
+        if key.path[0].startswith("raw_")
     }
 
-
-def test_each_model_is_an_asset_wired_from_its_sql() -> None:
-    staging, mart = model_assets()
-
-    assert (staging.key, mart.key) == (STAGING, MART)
-    assert {dep.asset_key for dep in staging.get_asset_spec(STAGING).deps} == {
-        dg.AssetKey(["raw_keyapi", "video_rankings_daily"]),
-        dg.AssetKey(["raw_keyapi", "video_rankings_weekly"]),
-        dg.AssetKey(["raw_keyapi", "video_rankings_monthly"]),
+    assert {key.path[0] for key in specs} == {"staging", "marts"}
+    for key, spec in specs.items():
+        assert spec.group_name == key.path[0]
+        assert spec.kinds == {"dbt", "duckdb"}
+        assert spec.description
+        # a dependency is another model or an ingest asset: nothing invented upstream
+        assert {dep.asset_key for dep in spec.deps} <= set(specs) | ingest, key
+    assert {dep.asset_key for dep in specs[STG_DAILY].deps} == {
+        dg.AssetKey(["raw_keyapi", "video_rankings_daily"])
     }
-    spec = mart.get_asset_spec(MART)
-    assert [dep.asset_key for dep in spec.deps] == [STAGING]
-    assert spec.group_name == "marts"
-    assert spec.kinds == {"sql", "duckdb"}
-    assert spec.description and spec.description.startswith("How each video moves")
-    assert spec.metadata["dagster/table_name"] == "marts.fct_video_ranking_movement"
-    columns = {column.name: column for column in spec.metadata["dagster/column_schema"].columns}
-    assert columns["rank_change"].description.startswith("previous_rank - rank")
-    assert columns["video_id"].constraints.nullable is False
-    assert mart.op.pool == "duckdb_writer"
-    assert "warehouse" in mart.required_resource_keys
-    checks = {check.name: check for check in mart.check_specs}
-    assert checks["relationships__video_id__staging__stg_keyapi__video_rankings"].blocking
-    warn_check = next(c for c in staging.check_specs if c.name == VIDEO_IN_RANKING)
-    assert warn_check.blocking is False
+    assert {dep.asset_key for dep in specs[MOVEMENT].deps} == {
+        STG_DAILY,
+        dg.AssetKey(["staging", "stg_keyapi__video_rankings_weekly"]),
+        dg.AssetKey(["staging", "stg_keyapi__video_rankings_monthly"]),
+    }
+    columns = specs[MOVEMENT].metadata["dagster/column_schema"].columns
+    assert all(column.description for column in columns)
+    assert all(assets_def.op.pool == MODELS_POOL for assets_def in model_assets)
+    partitioned = {key for key, spec in specs.items() if spec.partitions_def is not None}
+    assert OBSERVATIONS in partitioned
+    assert all(specs[key].tags.get("partitioned") == "day" for key in partitioned)
 
 
-def test_materialize_builds_both_models_and_every_check_passes(
-    warehouse: WarehouseResource,
+def test_every_dbt_test_is_an_asset_check_blocking_when_its_severity_is_error(
+    manifest: dict[str, Any],  # noqa: F811
 ) -> None:
-    _seed(warehouse, _clean_rows())
+    checks = {
+        (check.asset_key.path[1], check.name): check
+        for assets_def in model_assets
+        for check in assets_def.check_specs
+    }
+    tests = {
+        (manifest["nodes"][node["attached_node"]]["name"], node["name"]): node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "test" and node.get("attached_node", "").startswith("model.")
+    }
 
-    result = _materialize(warehouse)
+    assert set(checks) == set(tests)
+    assert len(checks) > len(model_nodes(manifest))
+    for key, check in checks.items():
+        assert check.blocking is (tests[key]["config"]["severity"].lower() == "error"), key
+
+
+def test_daily_facts_run_only_in_jobs_on_daily_partitions() -> None:
+    facts = {key for key, spec in _specs().items() if spec.partitions_def is not None}
+    for name in ("daily_job", "warehouse_models_job"):
+        assert facts <= defs.resolve_job_def(name).asset_layer.executable_asset_keys, name
+    for name in ("weekly_job", "monthly_job", "snapshot_job", "tiktok_research_job"):
+        keys = defs.resolve_job_def(name).asset_layer.executable_asset_keys
+        assert not facts & keys, name
+        assert MOVEMENT in keys, name
+
+
+def test_materialize_builds_every_model_with_row_counts_types_and_docs(
+    built: tuple[WarehouseResource, dg.ExecuteInProcessResult],  # noqa: F811
+) -> None:
+    warehouse, result = built
 
     assert result.success
-    checks = _checks(result)
-    assert len(checks) == 22
-    assert all(evaluation.passed for evaluation in checks.values())
-    metadata = {
-        event.asset_key: event.materialization.metadata
+    materialized = {
+        event.asset_key: event.materialization
         for event in result.get_asset_materialization_events()
     }
-    assert metadata[STAGING]["dagster/row_count"].value == 4
-    # 101, 102 on 05-01; 102, 103 on 05-02; 101 dropped out on 05-02
-    assert metadata[MART]["dagster/row_count"].value == 5
-    assert metadata[MART]["build_seconds"].value >= 0
-    built_types = {
-        column.name: column.type
-        for column in metadata[MART]["dagster/column_schema"].schema.columns
-    }
-    assert built_types["video_id"] == "BIGINT"
-    assert built_types["is_dropped_out"] == "BOOLEAN"
-    with duckdb.connect(str(warehouse.file), read_only=True) as con:
-        assert con.execute(
-            "select count(*) from marts.fct_video_ranking_movement where is_dropped_out"
-        ).fetchone() == (1,)
+    assert set(materialized) == set(_specs())
+    failed = [c.check_name for c in result.get_asset_check_evaluations() if not c.passed]
+    assert failed == []
+    for key in (MOVEMENT, OBSERVATIONS):
+        metadata = materialized[key].metadata
+        stored = count(warehouse, f"select count(*) from {key.path[0]}.{key.path[1]}")
+        assert stored > 0
+        assert metadata["dagster/row_count"].value == stored
+        columns = {c.name: c for c in metadata["dagster/column_schema"].schema.columns}
+        assert columns["video_id"].type == "BIGINT"
+        assert columns["video_id"].description
+    comments = rows(
+        warehouse,
+        "select column_name, comment from duckdb_columns() "
+        "where schema_name = 'marts' and table_name = 'fct_video_ranking_movement'",
+    )
+    assert comments and all(comment for _, comment in comments)
 
 
-def test_failed_error_check_reports_a_sample_and_blocks_the_mart(
-    warehouse: WarehouseResource,
+def test_nightly_recomputes_only_its_days_and_full_refresh_gives_the_same_rows(
+    built: tuple[WarehouseResource, dg.ExecuteInProcessResult],  # noqa: F811
 ) -> None:
-    _seed(warehouse, [*_clean_rows(), raw_row(rank=9, rank_field="likes")])
+    warehouse, _ = built
+    table = "marts.fct_video_observations"
+    newest = lake_days(warehouse)[-1]
+    # the macro's look-back (3 days) before the partition, up to its end: nothing else
+    first = date.fromisoformat(newest) - timedelta(days=3)
+    end = date.fromisoformat(newest) + timedelta(days=1)
+    window = f"where observed_on >= date '{first}' and observed_on < date '{end}'"
+    before = rows(warehouse, f"select * from {table} order by all")
+    before_window = rows(warehouse, f"select * from {table} {window} order by all")
+    assert before_window and len(before_window) < len(before)
+    with warehouse.connect() as con:
+        con.execute(f"delete from {table}")
 
-    result = _materialize(warehouse)
+    nightly = dg.materialize(
+        [assets_def for assets_def in model_assets if assets_def.partitions_def is not None],
+        resources={"dbt": DbtResource(warehouse=warehouse)},
+        partition_key=newest,
+        selection=[OBSERVATIONS],
+        raise_on_error=False,
+    )
+
+    assert nightly.success
+    assert rows(warehouse, f"select * from {table} order by all") == before_window
+
+    full = dg.materialize(
+        [assets_def for assets_def in model_assets if assets_def.partitions_def is not None],
+        resources={"dbt": DbtResource(warehouse=warehouse)},
+        partition_key=newest,
+        selection=[OBSERVATIONS],
+        run_config={"ops": {"warehouse_daily_facts": {"config": {"full_refresh": True}}}},
+        raise_on_error=False,
+    )
+
+    assert full.success
+    assert rows(warehouse, f"select * from {table} order by all") == before
+
+
+def test_failed_error_check_blocks_the_models_downstream(
+    raw_lake: WarehouseResource,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    warehouse = copy_lake(raw_lake, tmp_path / "lake")
+    with warehouse.connect() as con:
+        # a rank field the vendor never sends: stg_keyapi__video_rankings_daily's accepted_values
+        con.execute(
+            "insert into raw_keyapi.video_rankings_daily "
+            "select * replace ('likes' as rank_field, 999 as rank) "
+            "from raw_keyapi.video_rankings_daily limit 1"
+        )
+
+    result = materialize_models(warehouse, lake_days(warehouse))
 
     assert not result.success
-    checks = _checks(result)
-    failed = checks[("staging", "accepted_values__rank_field")]
-    assert not failed.passed
-    assert failed.severity == dg.AssetCheckSeverity.ERROR
-    assert failed.metadata["failing_rows"].value == 1
-    assert "| likes | all | 9 |" in failed.metadata["sample"].value
-    assert [key for key, evaluation in checks.items() if not evaluation.passed] == [
-        ("staging", "accepted_values__rank_field")
+    failed = [c for c in result.get_asset_check_evaluations() if not c.passed]
+    assert [(c.asset_key, c.check_name.split("_stg_")[0]) for c in failed] == [
+        (STG_DAILY, "accepted_values")
     ]
+    assert failed[0].severity == dg.AssetCheckSeverity.ERROR
+    assert failed[0].metadata["dagster_dbt/failed_row_count"].value == 1
     materialized = {event.asset_key for event in result.get_asset_materialization_events()}
-    assert materialized == {STAGING}
-
-
-def test_failed_warn_check_does_not_block_the_mart(warehouse: WarehouseResource) -> None:
-    # video 102 also at rank 9 on 05-01: listed twice in one ranking
-    _seed(warehouse, [*_clean_rows(), raw_row(rank=9, video_id=102)])
-
-    result = _materialize(warehouse)
-
-    assert result.success
-    checks = _checks(result)
-    warned = checks[("staging", VIDEO_IN_RANKING)]
-    assert not warned.passed
-    assert warned.severity == dg.AssetCheckSeverity.WARN
-    assert warned.metadata["failing_rows"].value == 1
-    assert all(evaluation.passed for key, evaluation in checks.items() if key[0] == "marts")
+    assert STG_DAILY in materialized
+    assert dg.AssetKey(["staging", "stg_keyapi__video_rankings_weekly"]) in materialized
+    assert MOVEMENT not in materialized
+    assert OBSERVATIONS not in materialized

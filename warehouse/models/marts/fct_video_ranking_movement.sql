@@ -1,5 +1,17 @@
 -- one row per (period, period_start, region, rank_field, product_category_id, video_id): each video listed in a loaded period, plus each video that dropped out of it
-with listings as (
+-- Every period type (day, week, month) and rank field (views, sales) of keyapi's rankings; the counts are what the video gained within the period.
+with rankings as (
+    select period, period_start, region, rank_field, product_category_id, rank, video_id, views_gained, units_sold_gained, gmv_gained
+    from {{ ref('stg_keyapi__video_rankings_daily') }}
+    union all
+    select period, period_start, region, rank_field, product_category_id, rank, video_id, views_gained, units_sold_gained, gmv_gained
+    from {{ ref('stg_keyapi__video_rankings_weekly') }}
+    union all
+    select period, period_start, region, rank_field, product_category_id, rank, video_id, views_gained, units_sold_gained, gmv_gained
+    from {{ ref('stg_keyapi__video_rankings_monthly') }}
+),
+
+listings as (
     -- a video listed twice in one ranking (pages shifting while read) keeps its best position
     select
         period,
@@ -9,10 +21,10 @@ with listings as (
         product_category_id,
         video_id,
         min(rank) as rank,
-        arg_min(views, rank) as views,
-        arg_min(units_sold, rank) as units_sold,
-        arg_min(gmv, rank) as gmv
-    from staging.stg_keyapi__video_rankings
+        arg_min(views_gained, rank) as views_gained,
+        arg_min(units_sold_gained, rank) as units_sold_gained,
+        arg_min(gmv_gained, rank) as gmv_gained
+    from rankings
     group by period, period_start, region, rank_field, product_category_id, video_id
 ),
 
@@ -100,9 +112,9 @@ listed_movement as (
             order by current_listing.period_start
         ) as consecutive_periods,
         current_listing.best_rank_to_date,
-        current_listing.views,
-        current_listing.units_sold,
-        current_listing.gmv
+        current_listing.views_gained,
+        current_listing.units_sold_gained,
+        current_listing.gmv_gained
     from streaks as current_listing
     left join listings as previous_listing
         on previous_listing.period = current_listing.period
@@ -129,9 +141,9 @@ dropped_out as (
         true as is_previous_period_loaded,
         cast(0 as bigint) as consecutive_periods,
         previous_listing.best_rank_to_date,
-        cast(null as bigint) as views,
-        cast(null as bigint) as units_sold,
-        cast(null as bigint) as gmv
+        cast(null as bigint) as views_gained,
+        cast(null as bigint) as units_sold_gained,
+        cast(null as bigint) as gmv_gained
     from periods
     inner join listing_history as previous_listing
         on previous_listing.period = periods.period
@@ -170,7 +182,7 @@ select
     is_previous_period_loaded,
     consecutive_periods,
     best_rank_to_date,
-    views,
-    units_sold,
-    gmv
+    views_gained,
+    units_sold_gained,
+    gmv_gained
 from movement
