@@ -17,6 +17,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from pipelines.lake import redact_catalog
 from pipelines.report import RunReport
 
 from .drift import contract_failure, drift_check_results, keep_stored_values, lake_version
@@ -85,8 +86,8 @@ def run_dlt_source(
     total rows (`dagster/row_count`). No rows at all fails the run (the period may not be
     published yet) unless `allow_empty`: a query that matched nothing is an answer.
     """
-    before = lake_version(pipeline)
     try:
+        before = lake_version(pipeline)
         results = list(
             dlt_resource.run(
                 context=context,
@@ -95,11 +96,11 @@ def run_dlt_source(
                 loader_file_format="parquet",
             )
         )
-    except PipelineStepFailed as exc:
+    except Exception as exc:
         remove_working_dir(pipeline)
-        if (refused := contract_failure(exc)) is not None:
+        if isinstance(exc, PipelineStepFailed) and (refused := contract_failure(exc)) is not None:
             raise refused from None
-        raise load_failure(exc) from exc
+        raise load_failure(exc) from None
     meta = {**report.as_metadata(), **keep_stored_values(context, pipeline, report, before)}
     where = context.partition_key_range if context.has_partition_key_range else "snapshot"
     context.log.info(f"{where}: {meta}")
@@ -129,7 +130,8 @@ def run_dlt_source(
 
 
 def load_failure(exc: Exception) -> Exception:
-    """A commit conflict with another writer becomes a retry; anything else keeps dlt's error.
+    """A commit conflict with another writer becomes a retry; anything else a failure with
+    dlt's words, secrets masked (raised `from None`: the cause would carry them unmasked).
 
     dlt words every failure to open or commit as "check credentials ... internet connection";
     a lost commit race on DuckLake is neither, and the whole step is safe to run again (slices
@@ -138,7 +140,8 @@ def load_failure(exc: Exception) -> Exception:
     text = f"{exc} {exc.__cause__ or ''}"
     if any(marker in text for marker in _CONFLICT_MARKERS):
         return dg.RetryRequested(max_retries=5, seconds_to_wait=2.0)
-    return exc
+    # dlt's message and its cause quote the catalog URL: keep the words, mask the password.
+    return dg.Failure(description=redact_catalog(text))
 
 
 def _with_table_totals(

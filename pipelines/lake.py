@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import dlt
 import duckdb
@@ -30,6 +31,7 @@ from dlt.common.destination import Destination
 from dlt.destinations.impl.ducklake.configuration import DuckLakeCredentials
 
 from .errors import ConfigError
+from .redaction import redact, register
 
 LAKE_NAME = "lake"
 DEFAULT_ROOT = "data"
@@ -37,8 +39,15 @@ CATALOG_FILE = "warehouse.sqlite"
 DATA_DIR = "lake"
 # The wheel's file and the name DuckDB looks for (its entry point) differ for two of them.
 _EXTENSIONS = {"ducklake": "ducklake", "sqlite": "sqlite_scanner", "postgres": "postgres_scanner"}
+# The password of a URL's user info (`scheme://user:PASSWORD@host`), however it is encoded.
+_URL_PASSWORD = re.compile(r"([a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@/]*@", re.IGNORECASE)
 # Seconds a writer waits on the SQLite catalog's lock before DuckLake reports a conflict.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def redact_catalog(text: str) -> str:
+    """Every registered secret (catalog passwords included) and any URL's password masked."""
+    return _URL_PASSWORD.sub(r"\1***@", redact(text))
 
 
 def extension_directory() -> Path:
@@ -179,6 +188,17 @@ class Lake:
     def sqlite_file(self) -> Path | None:
         return None if self.is_postgres else Path(self.catalog.removeprefix("sqlite:///"))
 
+    def __post_init__(self) -> None:
+        # Registered once: every `redact` (logs, errors, run metadata) masks it from now on.
+        password = unquote(urlsplit(self.catalog).password or "")
+        for form in {password, quote(password, safe="")}:
+            register(form)
+
+    def redact(self, text: str) -> str:
+        """`text` with the catalog's password masked: drivers quote the catalog URL in their
+        connection errors, re-encoded their own way, so any URL's password goes too."""
+        return redact_catalog(text)
+
     def credentials(self) -> ConnectionStringCredentials:
         return ConnectionStringCredentials(self.catalog)
 
@@ -251,6 +271,10 @@ class Lake:
                 database = duckdb.connect(config=duckdb_config())
                 try:
                     database.execute(self.attach_sql(read_only=read_only))
+                except duckdb.Error as exc:
+                    database.close()
+                    # DuckDB's error quotes the whole catalog URL, password included.
+                    raise type(exc)(self.redact(str(exc))) from None
                 except Exception:
                     database.close()
                     raise

@@ -2,6 +2,23 @@
 # README command 2 (and what .ci/run calls): set up, lint, then run the whole test suite.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+
+# Debian packages the end-to-end tests drive: PostgreSQL (team mode) and Chromium (the UI).
+# Installed only when missing, so a second run costs nothing; as root only (CI is root).
+missing=()
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "==> apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}"
+  else
+    echo "note: ${missing[*]} not installed (needs root and apt-get); the tests that need" \
+      "them skip, saying why" >&2
+  fi
+fi
 echo "==> ruff"
 ruff check .
 echo "==> pytest"

@@ -51,5 +51,7 @@ def test_a_lost_commit_race_is_retried_and_other_errors_are_kept(warehouse):
     wrapped = RuntimeError("Pipeline execution failed at `step=load`")
     wrapped.__cause__ = lost.value
     assert isinstance(load_failure(wrapped), dg.RetryRequested)
-    other = RuntimeError("Binder Error: column nick_name not found")
-    assert load_failure(other) is other
+    other = RuntimeError("cannot attach postgresql://trends:s3cret-pw@127.0.0.1:1/lake")
+    failure = load_failure(other)
+    assert isinstance(failure, dg.Failure) and "s3cret-pw" not in failure.description
+    assert "postgresql://trends:***@127.0.0.1:1/lake" in failure.description
