@@ -4,13 +4,17 @@ Shared machines are noisy, so nothing here is a pass/fail threshold: each case t
 pipeline path and a hand-written baseline doing the same work in the same process, keeps
 the best of `--repeat` tries of each, and prints rows/s and the ratio.
 
-1. extract + load: KeyAPI daily rankings from the loopback simulator into DuckDB.
+1. extract + load: KeyAPI daily rankings from the loopback simulator into the lake.
    pipeline = `keyapi_source` (shared client: auth, retries, validation, typing) through
    dlt's parquet path with a delete-insert merge; baseline = a bare httpx loop over the
    same requests, `json` parsing and one `CREATE TABLE AS` from a pyarrow table.
 2. load only: `--load-rows` synthetic ranking rows already in memory as pyarrow.
-   pipeline = dlt merge into DuckDB (what every raw table uses); baseline = DuckDB
-   reading the arrow table directly.
+   pipeline = dlt merge into the lake (what every raw table uses); baseline = the same
+   delete-insert on the slice key in plain SQL, in the same lake.
+3. re-pull: the same rows loaded again (a restatement) against their first load, through
+   the pipeline's merge: a re-pull must cost what the first pull cost, not grow with rows.
+4. engine: DuckLake (SQLite catalog) against one DuckDB file, on the same dlt first load,
+   re-pull and an analyst query (the daily top 10 by views per region).
 
     .venv/bin/python scripts/benchmark.py [--days 14] [--pages 5] [--load-rows 200000]
 """
@@ -25,16 +29,17 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import dlt
 import duckdb
 import httpx
 import pyarrow as pa
+from dlt.extract import DltResource
 
 from assets.resources import WarehouseResource
 from pipelines.keyapi import (
     MAX_PAGE_SIZE,
-    PRIMARY_KEY,
     RANKING_SCHEMA,
     SLICE_KEY,
     VIDEO_RANKING_PATH,
@@ -51,18 +56,18 @@ SIMULATOR_NOW = datetime(2026, 6, 1, tzinfo=UTC)  # every benchmark day is publi
 
 
 def best_of(repeat: int, run: Callable[[Path], int]) -> tuple[float, int]:
-    """The fastest of `repeat` runs, each into a fresh DuckDB file; and its row count."""
+    """The fastest of `repeat` runs, each into a fresh lake; and its row count."""
     best, rows = float("inf"), 0
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
-            rows = run(Path(tmp) / "bench.duckdb")
+            rows = run(Path(tmp) / "lake")
             best = min(best, time.perf_counter() - start)
     return best, rows
 
 
 def table_rows(path: Path, table: str) -> int:
-    with duckdb.connect(str(path), read_only=True) as con:
+    with WarehouseResource(path=str(path)).connect(read_only=True) as con:
         [(count,)] = con.execute(f"select count(*) from {table}").fetchall()
     return count
 
@@ -105,7 +110,7 @@ def baseline_extract_load(sim: Simulator, days: list[date], pages: int) -> Calla
                         rows.append({**item, "rank": rank, "ranking_date": ranking.ranking_date})
                     if len(items) < MAX_PAGE_SIZE:
                         break
-        with duckdb.connect(str(path)) as con:
+        with WarehouseResource(path=str(path)).connect() as con:
             con.register("batch", pa.Table.from_pylist(rows))
             con.execute("create table rankings as select * from batch")
         return table_rows(path, "rankings")
@@ -142,34 +147,119 @@ def synthetic_rankings(n: int) -> pa.Table:
     return pa.table(columns, schema=RANKING_SCHEMA)
 
 
-def pipeline_load(batch: pa.Table) -> Callable[[Path], int]:
-    """dlt's parquet path with the KeyAPI table's merge keys, as every raw table loads."""
+def rankings_resource(batch: pa.Table) -> DltResource:
+    """The KeyAPI table's merge: delete-insert on the slice key alone (a re-pull replaces)."""
+
+    @dlt.resource(
+        name="video_rankings_daily",
+        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+        merge_key=SLICE_KEY,
+    )
+    def rankings() -> Iterator[pa.Table]:
+        yield from batch.to_batches(max_chunksize=10_000)
+
+    return rankings()
+
+
+def dlt_load(batch: pa.Table, destination: Callable[[Path], Any], times: int = 1) -> Callable:
+    """dlt's parquet path into `destination(path)`, `times` loads of the same rows."""
 
     def run(path: Path) -> int:
-        @dlt.resource(
-            name="video_rankings_daily",
-            write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-            primary_key=PRIMARY_KEY,
-            merge_key=SLICE_KEY,
-        )
-        def rankings() -> Iterator[pa.Table]:
-            yield from batch.to_batches(max_chunksize=10_000)
-
-        pipeline = WarehouseResource(path=str(path)).dlt_pipeline("bench_load", "raw_keyapi")
-        pipeline.run(rankings(), loader_file_format="parquet")
-        return table_rows(path, "raw_keyapi.video_rankings_daily")
+        for _ in range(times):
+            pipeline = dlt.pipeline(
+                "bench_load",
+                pipelines_dir=str(path.parent / f"dlt-{time.monotonic_ns()}"),
+                destination=destination(path),
+                dataset_name="raw_keyapi",
+            )
+            pipeline.run(rankings_resource(batch), loader_file_format="parquet")
+        with pipeline.sql_client() as client:
+            table = client.make_qualified_table_name("video_rankings_daily")
+            [(count,)] = client.execute_sql(f"select count(*) from {table}")
+        return count
 
     return run
+
+
+def lake_destination(path: Path) -> Any:
+    lake = WarehouseResource(path=str(path)).lake
+    lake.prepare()
+    return lake.dlt_destination("_dlt_staging_%s")
+
+
+def file_destination(path: Path) -> Any:
+    path.mkdir(parents=True, exist_ok=True)
+    return dlt.destinations.duckdb(str(path / "warehouse.duckdb"))
 
 
 def baseline_load(batch: pa.Table) -> Callable[[Path], int]:
+    """The same delete-insert on the slice key, in plain SQL inside one lake transaction."""
+
     def run(path: Path) -> int:
-        with duckdb.connect(str(path)) as con:
+        keys = ", ".join(SLICE_KEY)
+        with WarehouseResource(path=str(path)).connect() as con:
             con.register("batch", batch)
-            con.execute("create table rankings as select * from batch")
-        return table_rows(path, "rankings")
+            con.execute("create schema if not exists raw_keyapi")
+            con.execute("create table raw_keyapi.rankings as select * from batch limit 0")
+            con.execute("begin")
+            con.execute(
+                f"delete from raw_keyapi.rankings where ({keys}) in "
+                f"(select distinct {keys} from batch)"
+            )
+            con.execute("insert into raw_keyapi.rankings select * from batch")
+            con.execute("commit")
+        return table_rows(path, "raw_keyapi.rankings")
 
     return run
+
+
+def analyst_query(path: Path, table: str, attach: Callable[[Path], duckdb.DuckDBPyConnection]):
+    """The daily top 10 by views per region: what an analyst runs first."""
+    with attach(path) as con:
+        return con.execute(
+            f"select ranking_date, region, video_id, total_views_cnt from ( select *, "
+            "row_number() over (partition by ranking_date, region order by total_views_cnt "
+            f"desc) as position from {table}) where position <= 10"
+        ).fetchall()
+
+
+def engine_case(batch: pa.Table, repeat: int) -> None:
+    """4. DuckLake against one DuckDB file: first load, re-pull, analyst query, as ratios."""
+    print("4. engine: DuckLake (SQLite catalog) vs one DuckDB file, same dlt loads and query")
+    for label, times in (("first load", 1), ("load + re-pull", 2)):
+        lake_s, lake_rows = best_of(repeat, dlt_load(batch, lake_destination, times))
+        file_s, file_rows = best_of(repeat, dlt_load(batch, file_destination, times))
+        print(
+            f"  {label:<15} lake {lake_s:>7.2f} s  file {file_s:>7.2f} s  "
+            f"lake / file: {lake_s / file_s:.2f}x  ({lake_rows} vs {file_rows} rows)"
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        lake_path, file_path = Path(tmp) / "lake", Path(tmp) / "file"
+        dlt_load(batch, lake_destination)(lake_path)
+        dlt_load(batch, file_destination)(file_path)
+
+        def lake_con(path: Path) -> duckdb.DuckDBPyConnection:
+            return WarehouseResource(path=str(path)).connect(read_only=True)
+
+        def file_con(path: Path) -> duckdb.DuckDBPyConnection:
+            return duckdb.connect(str(path / "warehouse.duckdb"), read_only=True)
+
+        timings = {}
+        for name, path, attach, table in (
+            ("lake", lake_path, lake_con, "raw_keyapi.video_rankings_daily"),
+            ("file", file_path, file_con, "raw_keyapi.video_rankings_daily"),
+        ):
+            analyst_query(path, table, attach)  # open once: the connection cost is not the query
+            start = time.perf_counter()
+            for _ in range(5):
+                result = analyst_query(path, table, attach)
+            timings[name] = (time.perf_counter() - start) / 5, len(result)
+    (lake_q, lake_n), (file_q, file_n) = timings["lake"], timings["file"]
+    print(
+        f"  analyst query   lake {lake_q:>7.3f} s  file {file_q:>7.3f} s  "
+        f"lake / file: {lake_q / file_q:.2f}x  ({lake_n} vs {file_n} rows)",
+        flush=True,
+    )
 
 
 def compare(name: str, repeat: int, pipeline: Callable, baseline: Callable) -> tuple[int, int]:
@@ -206,12 +296,20 @@ def main(argv: list[str] | None = None) -> int:
         mismatches += [] if counts[0] == counts[1] else ["extract + load"]
     batch = synthetic_rankings(args.load_rows)
     counts = compare(
-        f"2. load only: {args.load_rows} ranking rows from pyarrow into DuckDB (merge)",
+        f"2. load only: {args.load_rows} ranking rows from pyarrow into the lake "
+        "(dlt merge vs SQL delete-insert on the slice key)",
         args.repeat,
-        pipeline_load(batch),
+        dlt_load(batch, lake_destination),
         baseline_load(batch),
     )
     mismatches += [] if counts[0] == counts[1] else ["load only"]
+    first_s, first_rows = best_of(args.repeat, dlt_load(batch, lake_destination))
+    both_s, both_rows = best_of(args.repeat, dlt_load(batch, lake_destination, times=2))
+    print(f"3. re-pull: {args.load_rows} rows merged again over their first load (the lake)")
+    print(f"  first pull {first_s:>8.2f} s; re-pull {both_s - first_s:>8.2f} s")
+    print(f"  re-pull / first pull time: {(both_s - first_s) / first_s:.2f}x", flush=True)
+    mismatches += [] if first_rows == both_rows else ["re-pull"]
+    engine_case(batch, args.repeat)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory of this process: {peak_mib:,.0f} MiB")
     if mismatches:
