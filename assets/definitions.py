@@ -13,6 +13,7 @@ from .ensembledata import ensembledata_assets
 from .influtics import influtics_assets
 from .keyapi import keyapi_assets
 from .maintenance import lake_maintenance, maintenance_job, maintenance_schedule
+from .ops import ops_sensors
 from .resources import DbtResource, WarehouseResource, WatchlistResource
 from .schedules import (
     jobs,
@@ -42,6 +43,7 @@ defs = dg.Definitions(
     asset_checks=[*trendtrack_asset_checks, *tiktok_research_asset_checks],
     jobs=[*jobs.values(), snapshot_job, models_job, tiktok_research_job, maintenance_job],
     schedules=[*schedules, snapshot_schedule, tiktok_research_schedule, maintenance_schedule],
+    sensors=ops_sensors,
     resources={
         "dlt": DagsterDltResource(),
         "warehouse": warehouse,
