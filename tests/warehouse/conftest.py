@@ -38,9 +38,15 @@ def raw_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WarehouseReso
     """Every vendor's raw tables, loaded by the real dlt pipelines (the nightly jobs' ingest
     steps) from the simulator over real HTTP: KeyAPI's last two days, week and month, two
     Research publish days, and today's snapshots. The models are not built here."""
+    yield load_raw_lake(tmp_path_factory.mktemp("raw_lake"), INGEST_DAYS, INGEST_DAYS)
+
+
+def load_raw_lake(root: Path, keyapi_days: int, research_days: int) -> WarehouseResource:
+    """A lake under `root` loaded by the nightly jobs' ingest steps from the simulator: the
+    newest `keyapi_days` KeyAPI days and `research_days` Research days, the latest week and
+    month, and today's snapshots."""
     from assets.definitions import defs
 
-    root = tmp_path_factory.mktemp("raw_lake")
     watchlist = yaml.safe_load((ROOT / "watchlist.yaml").read_text())
     watchlist["keyapi"].update(regions=["US"], pages=2)
     watchlist_path = root / "watchlist.yaml"
@@ -55,7 +61,7 @@ def raw_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WarehouseReso
             for name, value in FAST_CLIENT.items():
                 env.setenv(f"SOURCES__{vendor.upper()}__{name}", value)
         with dg.DagsterInstance.ephemeral() as instance:
-            for job_name, keys in _ingest_runs(now):
+            for job_name, keys in ingest_runs(now, keyapi_days, research_days):
                 job = defs.resolve_job_def(job_name)
                 ingest = [
                     k for k in job.asset_layer.executable_asset_keys if k.path[0].startswith("raw_")
@@ -70,18 +76,18 @@ def raw_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WarehouseReso
                     raise_on_error=False,
                 )
                 assert result.success, f"{job_name} {keys} failed to load the raw lake"
-    yield WarehouseResource(path=str(root / "lake"))
+    return WarehouseResource(path=str(root / "lake"))
 
 
-def _ingest_runs(now: datetime) -> list[tuple[str, list[str]]]:
+def ingest_runs(now: datetime, keyapi_days: int, research_days: int) -> list[tuple[str, list[str]]]:
     from assets.partitions import PARTITIONS_BY_PERIOD, latest_published_key
 
     runs = []
     for job_name, period, count in (
-        ("daily_job", "day", INGEST_DAYS),
+        ("daily_job", "day", keyapi_days),
         ("weekly_job", "week", 1),
         ("monthly_job", "month", 1),
-        ("tiktok_research_job", "day", INGEST_DAYS),
+        ("tiktok_research_job", "day", research_days),
     ):
         partitions_def = PARTITIONS_BY_PERIOD[period]
         last = latest_published_key(partitions_def, now)

@@ -13,14 +13,12 @@ import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import dagster as dg
 import duckdb
 import pytest
-import yaml
 
-from assets.resources import DBT_EXECUTABLE, WarehouseResource
-from simulator.server import Simulator
-from tests.conftest import FAST_CLIENT, ROOT
+from assets.resources import DBT_EXECUTABLE
+from tests.conftest import ROOT
+from tests.warehouse.conftest import load_raw_lake
 
 pytestmark = pytest.mark.slow
 
@@ -29,61 +27,12 @@ ANALYSES = ROOT / "warehouse" / "analyses"
 QUESTIONS = sorted(p.stem for p in ANALYSES.glob("q*.sql"))
 
 
-def _ingest_runs(now: datetime) -> list[tuple[str, list[str]]]:
-    from assets.partitions import PARTITIONS_BY_PERIOD, latest_published_key
-
-    runs = []
-    for job_name, period, count in (
-        ("daily_job", "day", KEYAPI_DAYS),
-        ("weekly_job", "week", 1),
-        ("monthly_job", "month", 1),
-        ("tiktok_research_job", "day", 1),
-    ):
-        partitions_def = PARTITIONS_BY_PERIOD[period]
-        last = latest_published_key(partitions_def, now)
-        keys = partitions_def.get_partition_keys(current_time=now)
-        end = keys.index(last) + 1
-        runs.append((job_name, keys[end - count : end]))
-    runs.append(("snapshot_job", [now.date().isoformat()]))
-    return runs
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict, dict]]:
     """Every question's compiled SQL and its rows (as dicts), on a lake loaded and built here."""
-    from assets.definitions import defs
 
     root = tmp_path_factory.mktemp("questions")
-    watchlist = yaml.safe_load((ROOT / "watchlist.yaml").read_text())
-    watchlist["keyapi"].update(regions=["US"], pages=2)
-    watchlist_path = root / "watchlist.yaml"
-    watchlist_path.write_text(yaml.safe_dump(watchlist))
-    now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    warehouse = WarehouseResource(path=str(root / "lake"))
-    with Simulator(now=now).start() as sim, pytest.MonkeyPatch.context() as env:
-        env.setenv("WAREHOUSE_PATH", str(root / "lake"))
-        env.setenv("WATCHLIST_PATH", str(watchlist_path))
-        for name, value in sim.source_env().items():
-            env.setenv(name, value)
-        for vendor in sim.vendors:
-            for name, value in FAST_CLIENT.items():
-                env.setenv(f"SOURCES__{vendor.upper()}__{name}", value)
-        with dg.DagsterInstance.ephemeral() as instance:
-            for job_name, keys in _ingest_runs(now):
-                job = defs.resolve_job_def(job_name)
-                ingest = [
-                    k for k in job.asset_layer.executable_asset_keys if k.path[0].startswith("raw_")
-                ]
-                result = job.execute_in_process(
-                    instance=instance,
-                    asset_selection=ingest,
-                    tags={
-                        "dagster/asset_partition_range_start": keys[0],
-                        "dagster/asset_partition_range_end": keys[-1],
-                    },
-                    raise_on_error=False,
-                )
-                assert result.success, f"{job_name} {keys} failed to load the lake"
+    warehouse = load_raw_lake(root, KEYAPI_DAYS, research_days=1)
     target = root / "target"
     dbt_env = {**os.environ, **warehouse.lake.dbt_env()}
     paths = ["--profiles-dir", "warehouse", "--project-dir", "warehouse"]
