@@ -34,7 +34,9 @@ from .errors import ConfigError
 from .redaction import redact, register
 
 LAKE_NAME = "lake"
-DEFAULT_ROOT = "data"
+# The project's own data/, wherever the process runs from: dbt and dagster-dbt change the
+# working directory to warehouse/, so a relative default would name warehouse/data/.
+DEFAULT_ROOT = str(Path(__file__).resolve().parents[1] / "data")
 CATALOG_FILE = "warehouse.sqlite"
 DATA_DIR = "lake"
 # The wheel's file and the name DuckDB looks for (its entry point) differ for two of them.
