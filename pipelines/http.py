@@ -215,7 +215,8 @@ class _RateLimiter:
             time.sleep(start - now)
 
 
-def _dig(body: Any, dotted: str) -> Any:
+def dig(body: Any, dotted: str) -> Any:
+    """`body["a"]["b"]` for "a.b"; None where a level is missing."""
     for part in dotted.split("."):
         if not isinstance(body, dict):
             return None
@@ -225,7 +226,7 @@ def _dig(body: Any, dotted: str) -> Any:
 
 def _first_text(body: Any, paths: tuple[str, ...]) -> str | None:
     for path in paths:
-        value = _dig(body, path)
+        value = dig(body, path)
         if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
             return str(value)
     return None

@@ -30,7 +30,8 @@ from dlt.sources import DltResource
 
 from .errors import MalformedResponse, VendorError
 from .fields import RAW_CONTRACT, SeedShape, to_bool, to_int, to_text
-from .http import ClientSettings, VendorClient, VendorProfile
+from .http import ClientSettings, VendorClient, VendorProfile, VendorResponse
+from .paging import PageNumberPaginator, paginate
 from .report import RunReport
 
 logger = logging.getLogger(__name__)
@@ -250,40 +251,46 @@ def fetch_slice(
     """
     rows: list[dict[str, Any]] = []
     tally = seed_shape(ranking.period).tally()
-    try:
-        for page_num in range(1, min(pages, MAX_PAGE_NUM) + 1):
-            response = client.get(
-                VIDEO_RANKING_PATH, ranking.params(page_num, MAX_PAGE_SIZE, created_by_ai)
+
+    def items(response: VendorResponse, page_num: int) -> list[Any]:
+        body = response.body
+        found = body.get("data") if isinstance(body, dict) else None
+        if found is None and isinstance(body, dict) and "data" in body:
+            return []
+        if not isinstance(found, list):
+            raise MalformedResponse(
+                PROFILE.name,
+                f"`data` should be a list for {ranking.label()} page {page_num}",
+                endpoint=f"GET {VIDEO_RANKING_PATH}",
+                status=response.status,
+                request_id=response.request_id,
             )
-            body = response.body
-            items = body.get("data") if isinstance(body, dict) else None
-            if items is None:
-                items = [] if isinstance(body, dict) and "data" in body else None
-            if not isinstance(items, list):
-                raise MalformedResponse(
-                    PROFILE.name,
-                    f"`data` should be a list for {ranking.label()} page {page_num}",
-                    endpoint=f"GET {VIDEO_RANKING_PATH}",
-                    status=response.status,
-                    request_id=response.request_id,
-                )
-            for offset, item in enumerate(items):
+        return found
+
+    pages_of_slice = paginate(
+        lambda params: client.get(VIDEO_RANKING_PATH, params),
+        ranking.params(1, MAX_PAGE_SIZE, created_by_ai),
+        PageNumberPaginator("page_num", page_size=MAX_PAGE_SIZE),
+        items,
+        max_pages=min(pages, MAX_PAGE_NUM),
+    )
+    try:
+        for page in pages_of_slice:
+            for offset, item in enumerate(page.items):
                 tally.add(item)
-                rank = (page_num - 1) * MAX_PAGE_SIZE + offset + 1
+                rank = (page.number - 1) * MAX_PAGE_SIZE + offset + 1
                 try:
-                    rows.append(parse_ranking_item(item, ranking, rank, response.request_id))
+                    rows.append(parse_ranking_item(item, ranking, rank, page.response.request_id))
                 except ValueError as exc:
                     raise MalformedResponse(
                         PROFILE.name,
-                        f"{exc} (item {offset + 1} of page {page_num}, {ranking.label()})",
+                        f"{exc} (item {offset + 1} of page {page.number}, {ranking.label()})",
                         endpoint=f"GET {VIDEO_RANKING_PATH}",
-                        status=response.status,
-                        request_id=response.request_id,
+                        status=page.response.status,
+                        request_id=page.response.request_id,
                         hint="the vendor changed its payload; re-run once fixed, "
                         "earlier slices are kept",
                     ) from None
-            if len(items) < MAX_PAGE_SIZE:
-                break
     finally:
         if report is not None:
             report.note_drift(tally.drift(ranking.ranking_date.isoformat(), ranking.where()))

@@ -1,0 +1,210 @@
+"""The one paging core the vendor modules walk their lists with, shaped like dlt's paginators.
+
+dlt's own paginators (`dlt.sources.helpers.rest_client.paginators`) drive `requests` objects
+inside dlt's `RESTClient`; our vendors go through `VendorClient` (httpx, retries, the rate
+limit, the error taxonomy, units and credits), so the same interface — `init_request`,
+`update_state`, `update_request`, `has_next_page` — is kept over a request's parameters and a
+`VendorResponse`. What a paginator cannot know stays with the caller as hooks: `before_page`
+(a units budget or a quota that must stop the walk before a request is sent) and the items
+extractor (the vendor's envelope and its malformed-page errors).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .http import VendorResponse, dig
+
+Stop = Literal["end", "depth", "short_page", "repeated_cursor"]
+Params = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One answered page: its 1-based number, the parameters sent, the answer, its items."""
+
+    number: int
+    params: Params
+    response: VendorResponse
+    items: list[Any]
+
+
+class Paginator(ABC):
+    """dlt's `BasePaginator` over request parameters; `stopped` says why the walk ended."""
+
+    def __init__(self) -> None:
+        self.has_next_page = True
+        self.stopped: Stop | None = None
+
+    def init_request(self, params: Params) -> None:  # noqa: B027 - optional, as in dlt
+        """Set the first page's parameters."""
+
+    @abstractmethod
+    def update_state(self, response: VendorResponse, items: list[Any]) -> None:
+        """Read the answer: where the next page is, or that there is none."""
+
+    @abstractmethod
+    def update_request(self, params: Params) -> None:
+        """Point the parameters at the next page."""
+
+    def end(self, why: Stop) -> None:
+        """No more pages, and why."""
+        self.has_next_page = False
+        self.stopped = why
+
+
+class PageNumberPaginator(Paginator):
+    """`page` = 1, 2, ... until `total_pages_path` is reached, an empty page, or a short one.
+
+    Without a total, a page holding fewer than `page_size` items is the last (KeyAPI).
+    """
+
+    def __init__(
+        self,
+        page_param: str = "page",
+        *,
+        base_page: int = 1,
+        page_size: int | None = None,
+        total_pages_path: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.page_param = page_param
+        self.page = base_page
+        self.base_page = base_page
+        self.page_size = page_size
+        self.total_pages_path = total_pages_path
+
+    def init_request(self, params: Params) -> None:
+        params[self.page_param] = self.page
+
+    def update_state(self, response: VendorResponse, items: list[Any]) -> None:
+        if not items:
+            self.end("end")
+        elif self.total_pages_path is not None:
+            total = dig(response.body, self.total_pages_path)
+            if not isinstance(total, int) or self.page - self.base_page + 1 >= total:
+                self.end("end")
+        elif self.page_size is not None and len(items) < self.page_size:
+            self.end("short_page")
+
+    def update_request(self, params: Params) -> None:
+        self.page += 1
+        params[self.page_param] = self.page
+
+
+class OffsetPaginator(Paginator):
+    """`offset` += `limit` while `has_more_path` is true (or, without it, full pages come)."""
+
+    def __init__(
+        self,
+        limit: int,
+        *,
+        offset_param: str = "offset",
+        limit_param: str = "limit",
+        has_more_path: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.limit, self.offset = limit, 0
+        self.offset_param, self.limit_param = offset_param, limit_param
+        self.has_more_path = has_more_path
+
+    def init_request(self, params: Params) -> None:
+        params[self.limit_param] = self.limit
+        params[self.offset_param] = self.offset
+
+    def update_state(self, response: VendorResponse, items: list[Any]) -> None:
+        if self.has_more_path is not None:
+            if dig(response.body, self.has_more_path) is not True:
+                self.end("end")
+        elif len(items) < self.limit:
+            self.end("short_page")
+
+    def update_request(self, params: Params) -> None:
+        self.offset += self.limit
+        params[self.offset_param] = self.offset
+
+
+class CursorPaginator(Paginator):
+    """Follow `cursor_path` into `cursor_param` to its end marker, a has-more flag, or a repeat.
+
+    A cursor the vendor already gave would walk the same pages forever on the quota, so it
+    ends the walk (`repeated_cursor`). `carry` copies body paths into later requests (the
+    Research `search_id`, which pins the result set the cursor walks).
+    """
+
+    def __init__(
+        self,
+        cursor_param: str = "cursor",
+        cursor_path: str = "cursor",
+        *,
+        has_more_path: str | None = None,
+        carry: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.cursor_param, self.cursor_path = cursor_param, cursor_path
+        self.has_more_path = has_more_path
+        self.carry = dict(carry or {})
+        self.cursor: Any = None
+        self.seen: set[Any] = set()
+        self._carried: Params = {}
+
+    def init_request(self, params: Params) -> None:
+        self.seen.add(params.get(self.cursor_param))
+
+    def update_state(self, response: VendorResponse, items: list[Any]) -> None:
+        self._carried = {
+            param: value
+            for path, param in self.carry.items()
+            if (value := dig(response.body, path)) is not None
+        }
+        if self.has_more_path is not None and dig(response.body, self.has_more_path) is not True:
+            self.end("end")
+            return
+        cursor = dig(response.body, self.cursor_path)
+        if cursor is None or cursor == "":
+            self.end("end")
+        elif cursor in self.seen:
+            self.end("repeated_cursor")
+        else:
+            self.seen.add(cursor)
+            self.cursor = cursor
+
+    def update_request(self, params: Params) -> None:
+        params[self.cursor_param] = self.cursor
+        params.update(self._carried)
+
+
+def paginate(
+    fetch: Callable[[Params], VendorResponse],
+    params: Mapping[str, Any],
+    paginator: Paginator,
+    items: Callable[[VendorResponse, int], list[Any]],
+    *,
+    max_pages: int | None = None,
+    before_page: Callable[[Params, int], None] | None = None,
+) -> Iterator[Page]:
+    """Yield each page in order until the paginator ends or `max_pages` (`depth`) is reached.
+
+    `items(response, number)` takes the page's items out of the vendor's envelope (raising
+    its malformed-page error); `before_page(params, number)` runs before each request and
+    raises to stop the walk, so a budget is never overspent by one page.
+    """
+    query: Params = dict(params)
+    paginator.init_request(query)
+    number = 0
+    while paginator.has_next_page:
+        if max_pages is not None and number >= max_pages:
+            paginator.end("depth")
+            return
+        number += 1
+        if before_page is not None:
+            before_page(query, number)
+        response = fetch(query)
+        found = items(response, number)
+        yield Page(number, dict(query), response, found)
+        paginator.update_state(response, found)
+        if paginator.has_next_page:
+            paginator.update_request(query)

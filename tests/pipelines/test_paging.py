@@ -1,0 +1,117 @@
+"""The paging core: each paginator walks exactly the pages a vendor's contract implies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pipelines.http import VendorResponse
+from pipelines.paging import (
+    CursorPaginator,
+    OffsetPaginator,
+    PageNumberPaginator,
+    Paginator,
+    paginate,
+)
+
+
+class Vendor:
+    """Answers from a list of bodies, recording the parameters of every request."""
+
+    def __init__(self, bodies: list[dict[str, Any]]) -> None:
+        self.bodies = bodies
+        self.sent: list[dict[str, Any]] = []
+
+    def __call__(self, params: dict[str, Any]) -> VendorResponse:
+        self.sent.append(dict(params))
+        return VendorResponse(200, self.bodies[len(self.sent) - 1], None)
+
+
+def walk(vendor: Vendor, paginator: Paginator, **kwargs: Any) -> list[list[Any]]:
+    pages = paginate(vendor, {"q": "x"}, paginator, lambda r, n: r.body["data"], **kwargs)
+    return [page.items for page in pages]
+
+
+def test_page_numbers_stop_at_total_pages():
+    vendor = Vendor([{"data": [1, 2], "pagination": {"totalPages": 2}}, {"data": [3]}] * 2)
+    assert walk(vendor, PageNumberPaginator(total_pages_path="pagination.totalPages")) == [
+        [1, 2],
+        [3],
+    ]
+    assert [p["page"] for p in vendor.sent] == [1, 2]
+
+
+def test_page_numbers_without_total_stop_on_a_short_page():
+    vendor = Vendor([{"data": [1, 2]}, {"data": [3]}, {"data": [4, 5]}])
+    paginator = PageNumberPaginator("page_num", page_size=2)
+    assert walk(vendor, paginator) == [[1, 2], [3]]
+    assert paginator.stopped == "short_page"
+    assert vendor.sent == [{"q": "x", "page_num": 1}, {"q": "x", "page_num": 2}]
+
+
+def test_an_empty_page_ends_the_walk_and_max_pages_is_the_depth():
+    empty = PageNumberPaginator(page_size=1)
+    assert walk(Vendor([{"data": [1]}, {"data": []}]), empty) == [[1], []]
+    assert empty.stopped == "end"
+    deep = PageNumberPaginator(page_size=1)
+    assert walk(Vendor([{"data": [1]}] * 5), deep, max_pages=3) == [[1], [1], [1]]
+    assert deep.stopped == "depth"
+
+
+def test_offsets_follow_the_has_more_flag():
+    vendor = Vendor([{"data": [1, 2], "has_more": True}, {"data": [3], "has_more": False}])
+    assert walk(vendor, OffsetPaginator(2, has_more_path="has_more")) == [[1, 2], [3]]
+    assert [(p["limit"], p["offset"]) for p in vendor.sent] == [(2, 0), (2, 2)]
+
+
+def test_a_cursor_walks_to_its_end_marker():
+    vendor = Vendor([{"data": [1], "nextCursor": 10}, {"data": [2], "nextCursor": ""}])
+    paginator = CursorPaginator(cursor_path="nextCursor")
+    assert walk(vendor, paginator) == [[1], [2]]
+    assert paginator.stopped == "end"
+    assert [p.get("cursor") for p in vendor.sent] == [None, 10]
+
+
+def test_a_repeated_cursor_stops_instead_of_looping_on_the_quota():
+    vendor = Vendor([{"data": [1], "c": 5}, {"data": [2], "c": 9}, {"data": [3], "c": 5}] * 2)
+    paginator = CursorPaginator(cursor_path="c")
+    assert walk(vendor, paginator) == [[1], [2], [3]]
+    assert paginator.stopped == "repeated_cursor"
+    assert len(vendor.sent) == 3
+
+
+def test_a_body_cursor_with_has_more_carries_the_search_id():
+    vendor = Vendor(
+        [
+            {"data": [1], "cursor": 100, "has_more": True, "search_id": "s1"},
+            {"data": [2], "cursor": 200, "has_more": True, "search_id": "s1"},
+            {"data": [3], "cursor": 300, "has_more": False, "search_id": "s1"},
+        ]
+    )
+    paginator = CursorPaginator(has_more_path="has_more", carry={"search_id": "search_id"})
+    assert walk(vendor, paginator) == [[1], [2], [3]]
+    assert vendor.sent[0] == {"q": "x"}
+    assert vendor.sent[1:] == [
+        {"q": "x", "cursor": 100, "search_id": "s1"},
+        {"q": "x", "cursor": 200, "search_id": "s1"},
+    ]
+
+
+def test_a_budget_hook_stops_the_walk_before_the_request_it_cannot_pay():
+    vendor = Vendor([{"data": [1], "c": n} for n in range(1, 10)])
+
+    def budget(params: dict[str, Any], number: int) -> None:
+        if number > 2:
+            raise RuntimeError("units budget reached")
+
+    pages = paginate(
+        vendor,
+        {},
+        CursorPaginator(cursor_path="c"),
+        lambda r, n: r.body["data"],
+        before_page=budget,
+    )
+    with pytest.raises(RuntimeError, match="budget"):
+        list(pages)
+    assert len(vendor.sent) == 2
