@@ -76,6 +76,10 @@ def _seconds(value: Any) -> bool:
 SOURCE_SETTING_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "base_url": (_http_url, "an http(s) URL such as https://api.example.com"),
     "task_poll_seconds": (_seconds, "a number of seconds above 0"),
+    "max_in_flight": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 16,
+        "a whole number of requests from 1 (one at a time) to 16",
+    ),
     "daily_quota": (
         lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
         "a whole number of requests of at least 1",

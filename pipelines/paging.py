@@ -6,20 +6,26 @@ limit, the error taxonomy, units and credits), so the same interface — `init_r
 `update_state`, `update_request`, `has_next_page` — is kept over a request's parameters and a
 `VendorResponse`. What a paginator cannot know stays with the caller as hooks: `before_page`
 (a units budget or a quota that must stop the walk before a request is sent) and the items
-extractor (the vendor's envelope and its malformed-page errors).
+extractor (the vendor's envelope and its malformed-page errors). `in_flight` keeps several
+independent walks outstanding at once, up to the vendor's limit, answered in their order.
 """
 
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from .http import VendorResponse, dig
 
 Stop = Literal["end", "depth", "short_page", "repeated_cursor"]
 Params = dict[str, Any]
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,10 @@ class Paginator(ABC):
 
     def init_request(self, params: Params) -> None:  # noqa: B027 - optional, as in dlt
         """Set the first page's parameters."""
+
+    def params_for(self, params: Params, number: int) -> Params | None:
+        """Page `number`'s parameters when they are known before the previous answer."""
+        return None
 
     @abstractmethod
     def update_state(self, response: VendorResponse, items: list[Any]) -> None:
@@ -80,6 +90,9 @@ class PageNumberPaginator(Paginator):
     def init_request(self, params: Params) -> None:
         params[self.page_param] = self.page
 
+    def params_for(self, params: Params, number: int) -> Params | None:
+        return {**params, self.page_param: self.base_page + number - 1}
+
     def update_state(self, response: VendorResponse, items: list[Any]) -> None:
         if not items:
             self.end("end")
@@ -114,6 +127,9 @@ class OffsetPaginator(Paginator):
     def init_request(self, params: Params) -> None:
         params[self.limit_param] = self.limit
         params[self.offset_param] = self.offset
+
+    def params_for(self, params: Params, number: int) -> Params | None:
+        return {**params, self.offset_param: (number - 1) * self.limit}
 
     def update_state(self, response: VendorResponse, items: list[Any]) -> None:
         if self.has_more_path is not None:
@@ -185,15 +201,21 @@ def paginate(
     *,
     max_pages: int | None = None,
     before_page: Callable[[Params, int], None] | None = None,
+    ahead: int = 1,
 ) -> Iterator[Page]:
     """Yield each page in order until the paginator ends or `max_pages` (`depth`) is reached.
 
     `items(response, number)` takes the page's items out of the vendor's envelope (raising
     its malformed-page error); `before_page(params, number)` runs before each request and
-    raises to stop the walk, so a budget is never overspent by one page.
+    raises to stop the walk, so a budget is never overspent by one page. With `ahead` > 1
+    and pages addressable by number (`params_for`), that many requests are outstanding;
+    pages past the last one cost a request each but are never yielded.
     """
     query: Params = dict(params)
     paginator.init_request(query)
+    if ahead > 1 and paginator.params_for(query, 1) is not None:
+        yield from _paginate_ahead(fetch, query, paginator, items, max_pages, before_page, ahead)
+        return
     number = 0
     while paginator.has_next_page:
         if max_pages is not None and number >= max_pages:
@@ -208,3 +230,55 @@ def paginate(
         paginator.update_state(response, found)
         if paginator.has_next_page:
             paginator.update_request(query)
+
+
+def _paginate_ahead(
+    fetch: Callable[[Params], VendorResponse],
+    query: Params,
+    paginator: Paginator,
+    items: Callable[[VendorResponse, int], list[Any]],
+    max_pages: int | None,
+    before_page: Callable[[Params, int], None] | None,
+    ahead: int,
+) -> Iterator[Page]:
+    """`paginate` with `ahead` numbered pages requested at once, answered in page order."""
+
+    def request(number: int) -> tuple[Params, VendorResponse]:
+        sent = paginator.params_for(query, number) or {}
+        if before_page is not None:
+            before_page(sent, number)
+        return sent, fetch(sent)
+
+    numbers = range(1, max_pages + 1) if max_pages is not None else itertools.count(1)
+    for number, answer in in_flight(request, numbers, ahead):
+        sent, response = answer.result()
+        found = items(response, number)
+        yield Page(number, sent, response, found)
+        paginator.update_state(response, found)
+        if not paginator.has_next_page:
+            return
+    paginator.end("depth")
+
+
+def in_flight(
+    fetch: Callable[[Item], Result], items: Iterable[Item], limit: int
+) -> Iterator[tuple[Item, Future[Result]]]:
+    """`fetch` over `items` with `limit` calls outstanding, handed back in `items`' order.
+
+    The client's rate limiter spaces the requests of all threads, so `limit` only hides
+    each answer's latency; the order keeps a run's output, its stop point after an error
+    and its "complete slices kept" exactly those of a serial walk; a `limit` of 1 is one
+    request at a time. At most `limit` results are held. Leaving early cancels what has
+    not started and waits for the rest.
+    """
+    pool = ThreadPoolExecutor(max_workers=limit, thread_name_prefix="in-flight")
+    pending: deque[tuple[Item, Future[Result]]] = deque()
+    try:
+        for item in items:
+            pending.append((item, pool.submit(fetch, item)))
+            if len(pending) >= limit:
+                yield pending.popleft()
+        while pending:
+            yield pending.popleft()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from pipelines.paging import (
     OffsetPaginator,
     PageNumberPaginator,
     Paginator,
+    in_flight,
     paginate,
 )
 
@@ -115,3 +118,50 @@ def test_a_budget_hook_stops_the_walk_before_the_request_it_cannot_pay():
     with pytest.raises(RuntimeError, match="budget"):
         list(pages)
     assert len(vendor.sent) == 2
+
+
+class SlowVendor:
+    """Numbered pages of 2 items up to `last`; later pages answer sooner; counts overlap."""
+
+    def __init__(self, last: int) -> None:
+        self.last, self.busy, self.most, self.sent = last, 0, 0, []
+        self.lock = threading.Lock()
+
+    def __call__(self, params: dict[str, Any]) -> VendorResponse:
+        page = params["page"]
+        with self.lock:
+            self.sent.append(page)
+            self.busy += 1
+            self.most = max(self.most, self.busy)
+        time.sleep(0.05 / page)
+        with self.lock:
+            self.busy -= 1
+        return VendorResponse(200, {"data": [page] * (2 if page < self.last else 1)}, None)
+
+
+def test_pages_ahead_are_outstanding_together_and_come_back_in_page_order():
+    vendor = SlowVendor(last=5)
+    paginator = PageNumberPaginator(page_size=2)
+    pages = paginate(vendor, {}, paginator, lambda r, n: r.body["data"], ahead=3, max_pages=9)
+    assert [p.number for p in pages] == [1, 2, 3, 4, 5]
+    assert paginator.stopped == "short_page"
+    assert vendor.most == 3
+    assert sorted(vendor.sent)[:5] == [1, 2, 3, 4, 5]
+    assert len(vendor.sent) <= 5 + 2, "at most ahead - 1 pages past the last"
+
+
+def test_one_in_flight_is_one_request_at_a_time():
+    vendor = SlowVendor(last=3)
+    pages = paginate(
+        vendor, {}, PageNumberPaginator(page_size=2), lambda r, n: r.body["data"], ahead=1
+    )
+    assert [p.items for p in pages] == [[1, 1], [2, 2], [3]]
+    assert (vendor.most, vendor.sent) == (1, [1, 2, 3])
+
+
+def test_in_flight_hands_results_back_in_input_order():
+    results = [
+        (n, f.result())
+        for n, f in in_flight(lambda n: time.sleep(0.02 / n) or n * n, range(1, 7), 3)
+    ]
+    assert results == [(n, n * n) for n in range(1, 7)]

@@ -88,6 +88,17 @@ def test_research_only_settings_are_checked(monkeypatch, name, value, message):
         configured_source(tiktok_research_source)
 
 
+@pytest.mark.parametrize("value", ["0", "17"])
+def test_keyapi_pages_in_flight_are_bounded(monkeypatch, value):
+    monkeypatch.setenv("SOURCES__KEYAPI__MAX_IN_FLIGHT", value)
+    with pytest.raises(
+        ConfigError,
+        match=f"MAX_IN_FLIGHT={value} must be a whole number of "
+        "requests from 1 .one at a time. to 16",
+    ):
+        configured_source(keyapi_source)
+
+
 def test_every_bad_setting_is_listed_at_once_and_no_secret_is_shown(monkeypatch):
     monkeypatch.setenv("SOURCES__KEYAPI__API_KEY", "ka-live-0123456789abcdef")
     monkeypatch.setenv("SOURCES__KEYAPI__MAX_ATTEMPTS", "0")
