@@ -5,7 +5,8 @@ multi-asset (one dlt pipeline, one run, pool `vendor_influtics`). Influtics keep
 the asset is partitioned by observation day (`snapshot_partitions`), runs nightly in
 `snapshot_job`, and refuses any partition but today's. Its checks run in the same step,
 with SQL against the warehouse after the load (and before a vendor-stopped run fails):
-unique keys, not-null ids, a warning when the load quarantined stats entries, and
+unique keys, not-null ids, a warning when the load quarantined stats entries, a
+`schema_drift` warning on each table whose vendor fields differ from the seed, and
 `observed_today` (the newest snapshot is today's); a freshness policy warns when a night
 was missed altogether.
 """
@@ -25,6 +26,7 @@ from pipelines.influtics import (
     influtics_source,
 )
 
+from .drift import drift_check_specs
 from .ingest import RawTableTranslator, existing_tables, run_dlt_source, spec_pipeline, vendor_pool
 from .partitions import require_current_snapshot, snapshot_partitions
 from .resources import WarehouseResource, WatchlistResource
@@ -106,7 +108,7 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
             "metadata shows when Influtics itself last updated any stats.",
         )
     )
-    return specs
+    return [*specs, *drift_check_specs(DATASET, KEYS)]
 
 
 def _asset_specs() -> list[dg.AssetSpec]:

@@ -7,7 +7,9 @@ keyed `[raw_trendtrack, <table>]`, in group `trendtrack` and tagged `period: sna
 puts them into `snapshot_job` and its nightly schedule.
 
 Checks run SQL on the warehouse after the load: primary keys unique and not null in every
-table, and the metrics snapshot holding today's observation (freshness).
+table, and the metrics snapshot holding today's observation (freshness). Each table's
+`schema_drift` check (WARN) runs in the load's own step, since it reads that run's report:
+hence a `multi_asset` over the dlt specs rather than `@dlt_assets`, which takes no checks.
 """
 
 # No `from __future__ import annotations`: Dagster inspects the `context` annotation as a type.
@@ -15,12 +17,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-from dagster_dlt import DagsterDltResource, dlt_assets
+from dagster_dlt import DagsterDltResource, build_dlt_asset_specs
 
 from pipelines.config import configured_source, spec_source
 from pipelines.report import RunReport
 from pipelines.trendtrack import KEYS, TABLES, trendtrack_source
 
+from .drift import drift_check_specs
 from .ingest import (
     RawTableTranslator,
     existing_tables,
@@ -44,14 +47,19 @@ DESCRIPTION = (
 )
 
 
-@dlt_assets(
-    dlt_source=spec_source(trendtrack_source),
-    dlt_pipeline=spec_pipeline(PIPELINE_NAME, DATASET),
-    name=PIPELINE_NAME,
-    dagster_dlt_translator=RawTableTranslator(
-        DATASET, GROUP, {"vendor": "trendtrack", "period": "snapshot"}, DESCRIPTION
+@dg.multi_asset(
+    specs=build_dlt_asset_specs(
+        spec_source(trendtrack_source),
+        spec_pipeline(PIPELINE_NAME, DATASET),
+        RawTableTranslator(
+            DATASET, GROUP, {"vendor": "trendtrack", "period": "snapshot"}, DESCRIPTION
+        ),
     ),
+    check_specs=drift_check_specs(DATASET, TABLES),
+    name=PIPELINE_NAME,
     partitions_def=snapshot_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    can_subset=True,
     pool=vendor_pool("trendtrack"),
 )
 def trendtrack_library(
@@ -59,7 +67,7 @@ def trendtrack_library(
     dlt: DagsterDltResource,
     warehouse: WarehouseResource,
     watchlist: WatchlistResource,
-) -> Iterator[dg.MaterializeResult]:
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     observed_on = require_current_snapshot(context)
     watch = watchlist.load().trendtrack
     report = RunReport(tables=TABLES)

@@ -16,6 +16,13 @@ Three tables come from one crawl:
   seed's own `2025-06-31`, kept with the raw text and the reason instead of crashing the
   load or being dropped silently; the rest of the page still loads.
 
+Schema drift against the seed is noted per page (`seed_drift`): a field absent from every
+item, a field the seed lacks, a value of another JSON type. The arrow schemas are the
+tables' contract (`RAW_CONTRACT`): a field they do not name is reported as `added` and not
+stored; a value that no longer reads as its column's type stops the crawl, naming it; a
+field absent from a page is reported as `missing` and the ingest asset puts back the values
+stored under the same key.
+
 Offset pagination shifts when rows are inserted before the crawl's position, and the
 default order (`created_at desc`) puts newly tracked videos first: every later page would
 repeat rows. The crawl asks for `created_at asc`, where a newly tracked video (the newest
@@ -40,8 +47,9 @@ from pydantic import Field
 
 from .config import StrictModel
 from .errors import InvalidRequest, MalformedResponse, VendorError
+from .fields import RAW_CONTRACT, SeedShape
 from .http import ClientSettings, VendorClient, VendorProfile
-from .report import RunReport
+from .report import Drift, RunReport
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +67,19 @@ MAX_PAGES = 10_000  # a vendor that never says has_more=false must not loop fore
 VIDEOS_TABLE = "video_stats"
 POINTS_TABLE = "stats_points"
 QUARANTINE_TABLE = "stats_quarantine"
+VIDEO_KEY = ("video_id",)
 POINT_KEY = ("video_id", "metric", "observed_at")
 QUARANTINE_KEY = ("video_id", "metric", "raw_timestamp")
 _TOTALS = ("views", "likes", "comments", "reposts")
+# The seed's item and the JSON type of each field there (`int?` totals and `title` may be
+# null, which fits any type, but are always sent); its `stats` map holds these metrics.
+SEED_FIELDS: dict[str, str] = {
+    **dict.fromkeys(("video_id", "external_video_id", "platform", "title"), "string"),
+    **dict.fromkeys(("thumbnail_url", "created_at", "stats_last_updated"), "string"),
+    **dict.fromkeys((*_TOTALS, "cpm", "er"), "number"),
+    "stats": "object",
+}
+SEED_METRICS = ("likes", "views", "reposts", "comments")
 _TIKTOK_ID = re.compile(r"[0-9]{1,19}")
 _TIMESTAMP = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})[ T](?P<time>\d{2}:\d{2}:\d{2})(?:\.(?P<fraction>\d{1,9}))?"
@@ -350,6 +368,34 @@ def parse_video(item: Any, observed_on: date, request_id: str | None) -> ParsedV
     return parsed
 
 
+VIDEO_SHAPE = SeedShape(PROFILE.name, VIDEOS_TABLE, SEED_FIELDS)
+# Both stats tables land the `stats` map: a metric gone or added is named for each.
+_STATS_FIELDS = dict.fromkeys((f"stats.{m}" for m in SEED_METRICS), "object")
+STATS_SHAPES = tuple(
+    SeedShape(PROFILE.name, table, _STATS_FIELDS) for table in (POINTS_TABLE, QUARANTINE_TABLE)
+)
+
+
+def seed_drift(items: list[Any], partition: str, request_id: str | None) -> set[Drift]:
+    """How one page's items differ from the seed, per table.
+
+    A page is a slice: its video rows carry the page's `request_id`, which is where a
+    field missing from the page gets its stored values back.
+    """
+    videos = VIDEO_SHAPE.tally()
+    stats = [shape.tally() for shape in STATS_SHAPES]
+    for item in items:
+        videos.add(item)
+        series = item.get("stats") if isinstance(item, dict) else None
+        if isinstance(series, dict):
+            for tally in stats:
+                tally.add({f"stats.{metric}": value for metric, value in series.items()})
+    found = videos.drift(partition, {"request_id": request_id} if request_id else None)
+    for tally in stats:
+        found |= tally.drift(partition)
+    return found
+
+
 @dataclass
 class InfluticsReport(RunReport):
     """A RunReport that also counts pages, skipped duplicates and quarantined entries."""
@@ -429,6 +475,8 @@ def crawl(
             raise _malformed("`data.data` should be a list", response, number)
         if not isinstance(pagination, dict) or not isinstance(pagination.get("has_more"), bool):
             raise _malformed("`data.pagination.has_more` should be a boolean", response, number)
+        # Before parsing: a value that fails to parse is named as drift too.
+        report.note_drift(seed_drift(items, observed_on.isoformat(), response.request_id))
         parsed = []
         for position, item in enumerate(items, start=1):
             try:
@@ -495,6 +543,9 @@ def influtics_source(
     yielding every complete page (read `report.stopped_by`, then `raise_if_stopped()`).
     """
     run_report = report if report is not None else InfluticsReport()
+    run_report.row_keys.update(
+        {VIDEOS_TABLE: VIDEO_KEY, POINTS_TABLE: POINT_KEY, QUARANTINE_TABLE: QUARANTINE_KEY}
+    )
     day = observed_on or datetime.now(UTC).date()
     settings = ClientSettings(
         read_timeout=read_timeout,
@@ -528,7 +579,8 @@ def influtics_source(
         data_from=pages,
         name=VIDEOS_TABLE,
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-        primary_key="video_id",
+        primary_key=VIDEO_KEY,
+        schema_contract=RAW_CONTRACT,
         columns={
             "video_id": {"data_type": "text", "nullable": False},
             "external_video_id": {"data_type": "text"},
@@ -546,6 +598,7 @@ def influtics_source(
         name=POINTS_TABLE,
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
         primary_key=POINT_KEY,
+        schema_contract=RAW_CONTRACT,
         columns={
             "external_video_id": {"data_type": "text"},
             "tiktok_video_id": {"data_type": "bigint"},
@@ -562,6 +615,7 @@ def influtics_source(
         name=QUARANTINE_TABLE,
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
         primary_key=QUARANTINE_KEY,
+        schema_contract=RAW_CONTRACT,
         columns={
             "external_video_id": {"data_type": "text"},
             "tiktok_video_id": {"data_type": "bigint"},

@@ -23,7 +23,15 @@ kept; the source stops at the first failure it cannot retry, keeping complete un
 
 An item's hashtags and media replace its earlier ones (merge key `item_id`); an item that now
 has none is sent as one tombstone row (`deleted`, dlt's `hard_delete` hint) that removes the
-old rows and is never stored itself.
+old rows and is never stored itself. An item that carries no `content.hashtags` list (or a
+`media` without its `medias` / `imageUrls` lists) says nothing about them: its rows are kept.
+
+Schema drift against the seed is noted per response (`seed_drift`, `SEED_PARTS`): a field
+absent from every object of a response, a field the seed lacks, a value of another JSON
+type, each named with the table it lands in. The arrow schemas are the tables' contract
+(`merge_resource`): an added field is named and not stored; a value that no longer reads as
+its column's type stops the watch entry, naming it; a field absent from a whole response is
+named `missing` and the ingest asset puts back the values stored under the same key.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ import functools
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
@@ -47,6 +55,7 @@ from . import config
 from .config import StrictModel
 from .errors import ConfigError, InvalidRequest, MalformedResponse, VendorError
 from .fields import (
+    SeedShape,
     merge_resource,
     to_bool,
     to_float,
@@ -57,7 +66,7 @@ from .fields import (
     to_text,
 )
 from .http import ClientSettings, VendorClient, VendorProfile, VendorResponse
-from .report import RunReport
+from .report import Drift, RunReport
 
 logger = logging.getLogger(__name__)
 
@@ -283,8 +292,9 @@ class ParsedItem:
 
     item: dict[str, Any]
     metrics: dict[str, Any]
-    hashtags: list[dict[str, Any]]
-    media: list[dict[str, Any]]
+    # None: the item did not carry the list, so its stored rows stay as they are.
+    hashtags: list[dict[str, Any]] | None
+    media: list[dict[str, Any]] | None
     profile: dict[str, Any] | None
     shop: dict[str, Any] | None
     page_snapshot: dict[str, Any] | None
@@ -427,8 +437,8 @@ def parse_item(
     return ParsedItem(
         item=item,
         metrics=snapshot,
-        hashtags=hashtags,
-        media=media_rows,
+        hashtags=hashtags if "hashtags" in content else None,
+        media=None if media and not {"medias", "imageUrls"} <= media.keys() else media_rows,
         profile=_parse_profile(profile_raw, seen) if profile_id else None,
         shop=_parse_shop(shop_raw, seen) if shop_raw and shop_id else None,
         page_snapshot=(
@@ -659,6 +669,207 @@ KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
 TABLES = tuple(SCHEMAS)
 
 
+# -- schema drift against the seed --------------------------------------------------------------
+
+
+def _of(kind: str, columns: Mapping[str, str | None]) -> dict[str, tuple[str, str | None]]:
+    """Seed fields of one JSON type: key -> (type, the column holding its value, if any)."""
+    return {key: (kind, column) for key, column in columns.items()}
+
+
+@dataclass(frozen=True)
+class SeedPart:
+    """The seed's fields of one object of an item, as they land in one table.
+
+    `path` is where the object sits: "" the item, "content.music" a sub-object,
+    "media.medias[]" each object of a list. Only objects an item carries are tallied, so an
+    organic video without `shop` is not drift; a key no part of the path names is `added`
+    in the path's first part.
+    """
+
+    table: str
+    path: str
+    fields: Mapping[str, tuple[str, str | None]]
+    optional: frozenset[str] = frozenset()
+
+    def shape(self) -> SeedShape:
+        prefix = f"{self.path}." if self.path else ""
+        return SeedShape(
+            PROFILE.name,
+            self.table,
+            {prefix + key: kind for key, (kind, _) in self.fields.items()},
+            optional=frozenset(prefix + key for key in self.optional),
+            columns={prefix + key: col for key, (_, col) in self.fields.items() if col},
+        )
+
+    def objects(self, root: Any) -> list[dict[str, Any]]:
+        found = [root]
+        for step in self.path.split(".") if self.path else ():
+            key, many = step.removesuffix("[]"), step.endswith("[]")
+            values = [obj.get(key) for obj in found if isinstance(obj, dict)]
+            found = [v for vs in values if isinstance(vs, list) for v in vs] if many else values
+        return [obj for obj in found if isinstance(obj, dict)]
+
+
+_METRICS_SEED = {
+    **_of("number", {name: name for name in _METRIC_COUNTS}),
+    **_of("number", {**_METRIC_FLOATS, "rank": "rank", **_DELTAS}),
+}
+_ITEM_SEED = {
+    **_of("string", {"id": "id", "tiktokId": "tiktok_id", "type": "type", "status": "status"}),
+    **_of("string", {"publishedAt": "published_at", "createdAt": "created_at"}),
+    **_of("string", {"updatedAt": "updated_at", "indexedAt": "indexed_at"}),
+    "isPinned": ("boolean", "is_pinned"),
+    "daysRunning": ("number", "days_running"),
+    **_of("object", dict.fromkeys(("media", "content", "metrics", "profile", "shop", "pin"))),
+    **_of("object", dict.fromkeys(("pageSnapshot", "links", "source"))),
+}
+# What the vendor leaves out of an item that has none (a shop on an organic video, a
+# sound that was removed), and what only the item detail carries (`links`, `source`).
+_ITEM_OPTIONAL = frozenset({"media", "shop", "pageSnapshot", "links", "source"})
+_PROFILE_COLUMNS = {"id": "profile_id", "avatarUrl": "avatar_url", "bioUrl": "bio_url"}
+_PROFILE_COLUMNS |= {"accountType": "account_type", "secUid": "sec_uid"}
+_PROFILE_COUNTS = {"totalTikToks": "total_tiktoks", "newTikToks": "new_tiktoks"}
+_SHOP_COLUMNS = {"id": "shop_id", "logoUrl": "logo_url", "faviconUrl": "favicon_url"}
+_SNAPSHOT_COUNTS = {"adsCount": "ads_count", "organicCount": "organic_count"}
+_SNAPSHOT_COUNTS |= {"totalTikToks": "total_tiktoks", "dailyViews": "daily_views"}
+_SNAPSHOT_COUNTS |= {"dailyLikes": "daily_likes", "dailyFollowers": "daily_followers"}
+# The seed example's item, one part per (object, table); a field landing in two tables
+# (the metrics, the status) is in a part of each, so both keep their stored values.
+SEED_PARTS: tuple[SeedPart, ...] = (
+    SeedPart("library_items", "", _ITEM_SEED, _ITEM_OPTIONAL),
+    SeedPart(
+        "library_item_metrics",
+        "",
+        {key: _ITEM_SEED[key] for key in ("tiktokId", "status", "daysRunning", "indexedAt")},
+    ),
+    SeedPart(
+        "library_items",
+        "content",
+        _of("string", {k: k for k in ("description", "language", "category")})
+        | {"music": ("object", None)},
+        frozenset({"music"}),
+    ),
+    SeedPart("library_item_hashtags", "content", {"hashtags": ("array", None)}),
+    SeedPart(
+        "library_items",
+        "content.music",
+        _of("string", {"id": "music_id", "title": "music_title", "author": "music_author"}),
+    ),
+    SeedPart(
+        "library_items",
+        "media",
+        _of("string", {"type": "media_type", "thumbnailUrl": "thumbnail_url"})
+        | _of("string", {"mediaUrl": "media_url", "videoUrl": "video_url"})
+        | _of("number", {"durationSec": "duration_sec", "mediaCount": "media_count"})
+        | _of("number", {"imageCount": "image_count"}),
+    ),
+    SeedPart("library_item_media", "media", _of("array", {"imageUrls": None, "medias": None})),
+    SeedPart(
+        "library_item_media",
+        "media.medias[]",
+        _of("string", {"type": "media_type", "url": "url"}) | {"order": ("number", "media_order")},
+    ),
+    SeedPart("library_item_metrics", "metrics", _METRICS_SEED),
+    SeedPart(
+        "library_items",
+        "metrics",
+        _METRICS_SEED | {"relevanceScore": ("number", "relevance_score")},
+    ),
+    SeedPart(
+        "profiles",
+        "profile",
+        _of("string", {k: k for k in ("handle", "name", "bio")} | _PROFILE_COLUMNS)
+        | _of("number", {k: k for k in ("followers", "following", "views", "likes")})
+        | _of("number", _PROFILE_COUNTS | {"percentAds": "percent_ads"})
+        | {"pageCreation": ("string", "page_creation")},
+    ),
+    SeedPart("library_items", "profile", {"id": ("string", "profile_id")}),
+    SeedPart(
+        "shops",
+        "shop",
+        _of("string", {"domain": "domain", "name": "name", "countryCode": "country_code"})
+        | _of("string", _SHOP_COLUMNS)
+        | _of("number", {"monthlyVisits": "monthly_visits", "productsCount": "products_count"})
+        | _of("number", {"trafficGrowth30d": "traffic_growth_30d"})
+        | {"googleCategoryIds": ("array", "google_category_ids")},
+    ),
+    SeedPart("library_items", "shop", {"id": ("string", "shop_id")}),
+    SeedPart(
+        "library_items",
+        "pin",
+        {"isCurrent": ("boolean", "pin_is_current")}
+        | _of("string", {"firstPinnedAt": "pin_first_pinned_at"})
+        | _of("string", {"lastPinnedAt": "pin_last_pinned_at"})
+        | _of("string", {"lastUnpinnedAt": "pin_last_unpinned_at"}),
+    ),
+    SeedPart(
+        "page_snapshots",
+        "pageSnapshot",
+        {"recordedAt": ("string", "recorded_at")} | _of("number", _SNAPSHOT_COUNTS),
+    ),
+    SeedPart(
+        "library_items",
+        "links",
+        _of("string", {"tiktokUrl": "tiktok_url", "profileUrl": "profile_url"}),
+    ),
+    SeedPart(
+        "library_items",
+        "source",
+        _of("string", {"network": "source_network", "sourceType": "source_type"})
+        | _of("string", {"tiktokPageId": "source_tiktok_page_id"})
+        | _of("string", {"websiteId": "source_website_id", "domain": "source_domain"}),
+    ),
+)
+# A listing's page, which `library_search_hits` is built from.
+PAGE_PARTS: tuple[SeedPart, ...] = (
+    SeedPart(
+        "library_search_hits",
+        "",
+        {"requestId": ("string", "request_id"), "data": ("array", None)}
+        | {"pagination": ("object", None)},
+    ),
+    SeedPart(
+        "library_search_hits",
+        "pagination",
+        _of("number", dict.fromkeys(("page", "limit", "total", "totalPages"))),
+    ),
+)
+# Tables whose rows carry the response's request id: a drift there is put back per response.
+_BY_REQUEST = frozenset({"library_items", "library_item_metrics"})
+
+
+def seed_drift(
+    roots: Iterable[Any],
+    partition: str,
+    request_id: str | None,
+    parts: tuple[SeedPart, ...] = SEED_PARTS,
+) -> set[Drift]:
+    """How one response's items (or, with `PAGE_PARTS`, its body) differ from the seed."""
+    known: dict[str, set[str]] = {}
+    first: dict[str, SeedPart] = {}
+    for part in parts:
+        known.setdefault(part.path, set()).update(part.fields)
+        first.setdefault(part.path, part)
+    tallies = [(part, part.shape().tally()) for part in parts]
+    for root in roots:
+        for part, tally in tallies:
+            prefix, takes_added = f"{part.path}." if part.path else "", first[part.path] is part
+            for obj in part.objects(root):
+                tally.add(
+                    {
+                        prefix + key: value
+                        for key, value in obj.items()
+                        if key in part.fields or (takes_added and key not in known[part.path])
+                    }
+                )
+    found: set[Drift] = set()
+    for part, tally in tallies:
+        by_request = request_id and part.table in _BY_REQUEST
+        found |= tally.drift(partition, {"request_id": request_id} if by_request else None)
+    return found
+
+
 def tombstone(table: str, item_id: str, observed_on: date) -> dict[str, Any]:
     """The row that empties an item's children and is itself dropped.
 
@@ -707,9 +918,17 @@ def _bad_page(listing: Listing, page: int, response: VendorResponse, what: str) 
 
 
 def _walk(
-    client: VendorClient, listing: Listing, limit: int, observed: tuple[date, datetime]
+    client: VendorClient,
+    listing: Listing,
+    limit: int,
+    observed: tuple[date, datetime],
+    report: RunReport,
 ) -> tuple[dict[str, Hit], bool, bool]:
-    """One walk over pages 1..totalPages: (hits by id, result set looked stable, truncated)."""
+    """One walk over pages 1..totalPages: (hits by id, result set looked stable, truncated).
+
+    Each page's drift is noted before its items are parsed, so a value that fails to parse
+    is named as drift too.
+    """
     hits: dict[str, Hit] = {}
     totals: set[int] = set()
     repeats = 0
@@ -721,6 +940,8 @@ def _walk(
         pagination = body.get("pagination") if isinstance(body, dict) else None
         if not isinstance(items, list):
             raise _bad_page(listing, page, response, "`data` should be a list")
+        day, rid = observed[0].isoformat(), response.request_id
+        report.note_drift(seed_drift([body], day, rid, PAGE_PARTS) | seed_drift(items, day, rid))
         if not isinstance(pagination, dict):
             raise _bad_page(listing, page, response, "`pagination` should be an object")
         try:
@@ -760,14 +981,16 @@ def fetch_listing(
     limit: int,
     observed: tuple[date, datetime],
     max_walks: int = MAX_WALKS,
+    report: RunReport | None = None,
 ) -> WalkResult:
     """Every item of one listing, by library id, walked again while the result set moves."""
+    report = report if report is not None else RunReport()
     merged: dict[str, Hit] = {}
     stable = truncated = False
     walks = 0
     while walks < max_walks and not stable:
         walks += 1
-        hits, stable, truncated = _walk(client, listing, limit, observed)
+        hits, stable, truncated = _walk(client, listing, limit, observed, report)
         merged.update(hits)
         if not stable:
             logger.info("%s: result set moved during walk %d; walking again", listing.key, walks)
@@ -777,7 +1000,10 @@ def fetch_listing(
 
 
 def fetch_item(
-    client: VendorClient, item_id: str, observed: tuple[date, datetime]
+    client: VendorClient,
+    item_id: str,
+    observed: tuple[date, datetime],
+    report: RunReport | None = None,
 ) -> ParsedItem | None:
     """One item by composite id, falling back to the TikTok id; None when neither exists."""
     match = _ITEM_ID.fullmatch(item_id)
@@ -793,6 +1019,8 @@ def fetch_item(
                 continue
             raise
         data = response.body.get("data") if isinstance(response.body, dict) else None
+        if report is not None:
+            report.note_drift(seed_drift([data], observed[0].isoformat(), response.request_id))
         try:
             return parse_item(
                 data,
@@ -864,8 +1092,12 @@ class Harvest:
         self._put("library_items", parsed.item)
         self._put("library_item_metrics", parsed.metrics)
         # Child rows replace the item's earlier ones, as the merge key does in the warehouse.
-        self.children.setdefault("library_item_hashtags", {})[item_id] = parsed.hashtags
-        self.children.setdefault("library_item_media", {})[item_id] = parsed.media
+        for table, children in (
+            ("library_item_hashtags", parsed.hashtags),
+            ("library_item_media", parsed.media),
+        ):
+            if children is not None:
+                self.children.setdefault(table, {})[item_id] = children
         for table, row in (
             ("profiles", parsed.profile),
             ("shops", parsed.shop),
@@ -885,7 +1117,11 @@ class Harvest:
             try:
                 for listing in listings(self.watch):
                     result = fetch_listing(
-                        client, listing, limit=self.watch.limit, observed=observed
+                        client,
+                        listing,
+                        limit=self.watch.limit,
+                        observed=observed,
+                        report=self.report,
                     )
                     if not result.hits:
                         self.report.empty_slices.append(listing.key)
@@ -903,7 +1139,7 @@ class Harvest:
                             },
                         )
                 for item_id in self.watch.items:
-                    parsed = fetch_item(client, item_id, observed)
+                    parsed = fetch_item(client, item_id, observed, self.report)
                     if parsed is None:
                         self.report.empty_slices.append(f"item:{item_id} (not found)")
                     else:

@@ -704,13 +704,17 @@ def _list_items(body: Any) -> list[dict[str, Any]]:
     return body["data"]
 
 
+# Drift drops `publishedAt`, which every item carries (`media` may be absent from an item
+# that has none, so dropping it would not be drift), and retypes the count `daysRunning`.
+_DROP, _RETYPE = "publishedAt", "daysRunning"
+
 VENDOR = Vendor(
     name="trendtrack",
     routes={
-        ("GET", LIBRARY): Route(browse, _list_items, "media", "daysRunning"),
-        ("POST", QUERY): Route(query, _list_items, "media", "daysRunning"),
-        ("GET", ITEM): Route(detail, lambda body: [body["data"]], "media", "daysRunning"),
-        ("GET", SHOP): Route(shop_library, _list_items, "media", "daysRunning"),
+        ("GET", LIBRARY): Route(browse, _list_items, _DROP, _RETYPE),
+        ("POST", QUERY): Route(query, _list_items, _DROP, _RETYPE),
+        ("GET", ITEM): Route(detail, lambda body: [body["data"]], _DROP, _RETYPE),
+        ("GET", SHOP): Route(shop_library, _list_items, _DROP, _RETYPE),
     },
     error=error,
 )

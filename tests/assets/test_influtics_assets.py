@@ -31,6 +31,7 @@ def test_assets_are_keyed_grouped_tagged_pooled_and_checked():
         ("stats_points", "not_null_ids"),
         ("stats_quarantine", "no_quarantined_entries"),
         ("video_stats", "observed_today"),
+        *((table, "schema_drift") for table in ("video_stats", "stats_points", "stats_quarantine")),
     }
     job = defs.resolve_job_def("snapshot_job")
     assert set(job.asset_layer.executable_asset_keys) >= KEYS
@@ -58,7 +59,7 @@ def test_todays_snapshot_loads_with_metadata_and_checks(
         e.asset_check_key.name + "@" + e.asset_check_key.asset_key.path[-1]: e
         for e in result.get_asset_check_evaluations()
     }
-    assert len(checks) == 6
+    assert len(checks) == 9
     assert all(c.passed for name, c in checks.items() if not name.startswith("no_quarantined"))
     fresh = checks["observed_today@video_stats"]
     assert fresh.metadata["newest_observation"].value == today()

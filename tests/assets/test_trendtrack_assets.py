@@ -55,7 +55,7 @@ def test_todays_partition_loads_and_every_check_passes(
     assert mats["library_items"]["credits_spent"].value == 2
     assert mats["library_item_metrics"]["rows_fetched"].value > items
     checks = result.get_asset_check_evaluations()
-    assert len(checks) == 2 * len(TABLES) + 1
+    assert len(checks) == 3 * len(TABLES) + 1  # keys, schema drift, freshness
     assert all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
     key = sim.api_keys["trendtrack"]
     records = dagster_home.get_records_for_run(result.run_id).records
