@@ -12,7 +12,9 @@ today (`require_current_snapshot`); tagged `period: snapshot`, it runs nightly i
 by the units budget fails: keys unique and not null in every table, the units budget
 respected, today's statistics snapshot present, and a warning (`no_failed_requests`) when the
 vendor refused a request of some watch entry (e.g. one creator's posts answered 404) while
-the entry's other rows landed; the run's `failed_request_list` names each one.
+the entry's other rows landed; the run's `failed_request_list` names each one. Every table
+also has `schema_drift` (WARN, assets/drift.py): a field of the items it is built from that
+the vendor stopped sending, added or retyped in this load, named with its partition.
 
 A same-day re-run buys only the watch entries not loaded yet today (the source keeps them in
 its dlt state), so a re-run after a budget stop completes the day without paying twice, and a
@@ -30,6 +32,7 @@ from dagster_dlt import DagsterDltResource, build_dlt_asset_specs
 from pipelines.config import configured_source, spec_source
 from pipelines.ensembledata import KEYS, TABLES, EnsembleDataReport, ensembledata_source
 
+from .drift import drift_check_specs
 from .ingest import (
     RawTableTranslator,
     existing_tables,
@@ -95,7 +98,7 @@ PRIMARY_KEYS = {table: KEYS[table][0] for table in TABLES}
 
 
 def _check_specs() -> list[dg.AssetCheckSpec]:
-    specs = key_check_specs(DATASET, PRIMARY_KEYS)
+    specs = [*key_check_specs(DATASET, PRIMARY_KEYS), *drift_check_specs(DATASET, TABLES)]
     specs.append(
         dg.AssetCheckSpec(
             "budget_respected",

@@ -10,7 +10,9 @@ assets/schedules.py re-query a range, not one day.
 Run metadata adds the research requests sent (retries included) and `quota_left_estimate`,
 a per-run estimate of the 1000-a-day quota (the API does not report it), and `rows_videos`
 even when it is 0: a query that matched nothing in its window is an answer, not a failure.
-Checks: (query_name, id) unique, id not null, and the newest pull at most FRESHNESS old.
+Checks: (query_name, id) unique, id not null, and the newest pull at most FRESHNESS old;
+in the asset's own step, `schema_drift` (WARN) names every field that drifted from the
+requested field list per (query, publish day) (assets/drift.py).
 
 Before any request, a run refuses publish days not published yet (`require_published`, the
 rule the schedule uses) and any bad `SOURCES__TIKTOK_RESEARCH__...` setting (`DAILY_QUOTA`,
@@ -23,13 +25,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-from dagster_dlt import DagsterDltResource, dlt_assets
+from dagster_dlt import DagsterDltResource, build_dlt_asset_specs
 
 from pipelines.config import configured_source, spec_source
 from pipelines.errors import ConfigError
 from pipelines.report import RunReport
 from pipelines.tiktok_research import PRIMARY_KEY, TABLE, RequestBudget, tiktok_research_source
 
+from .drift import drift_check_specs
 from .ingest import RawTableTranslator, existing_tables, run_dlt_source, spec_pipeline, vendor_pool
 from .partitions import daily_partitions, require_published
 from .resources import WarehouseResource, WatchlistResource
@@ -46,12 +49,16 @@ DESCRIPTION = (
 )
 
 
-@dlt_assets(
-    dlt_source=spec_source(tiktok_research_source),
-    dlt_pipeline=spec_pipeline(PIPELINE_NAME, DATASET),
+@dg.multi_asset(
+    specs=build_dlt_asset_specs(
+        spec_source(tiktok_research_source),
+        spec_pipeline(PIPELINE_NAME, DATASET),
+        RawTableTranslator(DATASET, GROUP, TAGS, DESCRIPTION),
+    ),
+    check_specs=drift_check_specs(DATASET, [TABLE]),
     name=PIPELINE_NAME,
-    dagster_dlt_translator=RawTableTranslator(DATASET, GROUP, TAGS, DESCRIPTION),
     partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     pool=vendor_pool("tiktok_research"),
 )
 def tiktok_research_videos(
@@ -59,7 +66,7 @@ def tiktok_research_videos(
     dlt: DagsterDltResource,
     warehouse: WarehouseResource,
     watchlist: WatchlistResource,
-) -> Iterator[dg.MaterializeResult]:
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     days = require_published(context, daily_partitions, "TikTok Research")
     watch = watchlist.load().tiktok_research
     report, budget = RunReport(tables=(TABLE,)), RequestBudget()
@@ -80,7 +87,9 @@ def tiktok_research_videos(
             allow_empty=True,  # no video matched the window: a legitimate answer
         ):
             quota = {"research_requests": budget.spent, "quota_left_estimate": budget.left}
-            yield result._replace(metadata={**(result.metadata or {}), **quota})
+            if isinstance(result, dg.MaterializeResult):
+                result = result._replace(metadata={**(result.metadata or {}), **quota})
+            yield result
     except dg.Failure as failure:
         quota = {"research_requests": budget.spent, "quota_left_estimate": budget.left}
         raise dg.Failure(

@@ -42,6 +42,14 @@ per post, `follows` per creator and relation) replace the parent's earlier ones;
 is now empty is sent as one tombstone row (`deleted`, dlt's `hard_delete` hint) that removes
 the old rows and is never stored itself. Units are what the vendor's `units_charged` headers
 say, every billed answer counted (one whose body was truncated and retried too).
+
+Schema drift is noted per watch entry (a slice of the observation day's partition) against
+the seed shape of each kind of item (`ItemShape`: a post, its statistics, its hashtags, a
+user, a follower, a comment, a sound), on the table each field lands in: a field absent
+from every item of the entry (the ingest asset keeps its stored values, per the table's
+primary key), a field the seed lacks (named, then dropped: rows are built from fixed arrow
+schemas), a value of another JSON type (kept when it still reads as the column's type, else
+the entry stops the run). Every table's schema contract is `RAW_CONTRACT`.
 """
 
 from __future__ import annotations
@@ -65,10 +73,10 @@ from pydantic import Field, field_validator, model_validator
 from . import config
 from .config import StrictModel
 from .errors import InvalidRequest, MalformedResponse, QuotaExhausted, VendorError
-from .fields import merge_resource, to_int, to_obj, to_text
+from .fields import SeedShape, merge_resource, to_int, to_obj, to_text
 from .http import ClientSettings, VendorClient, VendorProfile, VendorResponse
 from .redaction import redact
-from .report import RunReport
+from .report import Drift, RunReport
 
 logger = logging.getLogger(__name__)
 
@@ -540,6 +548,199 @@ def tombstone(table: str, parent: tuple[Any, ...]) -> dict[str, Any]:
     return row
 
 
+# -- seed shapes (schema drift) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemShape:
+    """One kind of vendor item, its fields split over the raw tables they land in.
+
+    Each part is the seed shape of one table (`SeedShape.columns`: the column a field lands
+    in). A field no part names is reported as `added` on the first part: the table the item
+    is mainly about. Seed: the aweme, user-info and follower fields of
+    `004_d1b5783beaf0fb5d.txt` and seeds/README.md; where the guide only points at the
+    vendor's response samples (comments, music, `text_extra` entries), the fields the vendor
+    sends for them.
+    """
+
+    name: str
+    parts: tuple[SeedShape, ...]
+
+    def tally(self) -> ItemTally:
+        return ItemTally(self)
+
+
+class ItemTally:
+    """The fields the items of one kind carried in one watch entry, one tally per table."""
+
+    def __init__(self, shape: ItemShape) -> None:
+        self.known = frozenset(name for part in shape.parts for name in part.fields)
+        self.parts = [(part, part.tally()) for part in shape.parts]
+
+    def add(self, item: Any) -> None:
+        if not isinstance(item, dict):
+            return
+        for n, (part, tally) in enumerate(self.parts):
+            tally.add(
+                {
+                    k: v
+                    for k, v in item.items()
+                    if k in part.fields or (n == 0 and k not in self.known)
+                }
+            )
+
+    def drift(self, partition: str) -> set[Drift]:
+        return {d for _, tally in self.parts for d in tally.drift(partition)}
+
+
+def _part(
+    table: str,
+    fields: Mapping[str, str],
+    optional: tuple[str, ...] = (),
+    columns: Mapping[str, str] | None = None,
+) -> SeedShape:
+    return SeedShape(PROFILE.name, table, fields, frozenset(optional), columns)
+
+
+_USER_FIELDS = dict.fromkeys(("uid", "unique_id", "sec_uid", "nickname"), "string")
+USER_ITEM = ItemShape("user", (_part("users", _USER_FIELDS),))  # an author, a commenter
+# A follower / following: its `uid` is the other side of a `follows` row.
+FOLLOW_ITEM = ItemShape(
+    "follow",
+    (
+        _part("users", {k: v for k, v in _USER_FIELDS.items() if k != "uid"}),
+        _part("follows", {"uid": "string"}, columns={"uid": "other_uid"}),
+    ),
+)
+POST_ITEM = ItemShape(
+    "post",
+    (
+        _part(
+            "videos",
+            {
+                **dict.fromkeys(("aweme_id", "desc", "region"), "string"),
+                "create_time": "number",
+                **dict.fromkeys(("author", "video", "music"), "object"),
+            },
+            optional=("music",),  # a deleted or muted sound: the post has no music object
+            columns={
+                "desc": "description",
+                "video": "duration_ms",
+                "author": "author_uid",
+                "music": "music_id",
+            },
+        ),
+        _part("video_stats", {"statistics": "object"}),
+        _part("video_hashtags", {"text_extra": "array"}),
+    ),
+)
+STATISTICS_ITEM = ItemShape(
+    "statistics",
+    (
+        _part(
+            "video_stats",
+            {
+                "aweme_id": "string",
+                **dict.fromkeys(
+                    ("play_count", "digg_count", "comment_count", "share_count", "collect_count"),
+                    "number",
+                ),
+            },
+            columns={
+                "play_count": "plays",
+                "digg_count": "likes",
+                "comment_count": "comments",
+                "share_count": "shares",
+                "collect_count": "saves",
+            },
+        ),
+    ),
+)
+HASHTAG_ITEM = ItemShape(
+    "text_extra",
+    (
+        _part(
+            "video_hashtags",
+            {"hashtag_name": "string", "type": "number"},
+            columns={"hashtag_name": "hashtag"},
+        ),
+    ),
+)
+_MUSIC_FIELDS = {"id": "number", **dict.fromkeys(("id_str", "title", "author"), "string")}
+MUSIC_ITEM = ItemShape("music", (_part("music", _MUSIC_FIELDS, columns={"id": "music_id"}),))
+MUSIC_DETAILS_ITEM = ItemShape(
+    "music_details",
+    (
+        _part("music", _MUSIC_FIELDS, columns={"id": "music_id"}),
+        _part("music_stats", {"user_count": "number"}, columns={"user_count": "posts"}),
+    ),
+)
+USER_INFO_ITEM = ItemShape(
+    "user_info",
+    (
+        _part(
+            "user_stats",
+            {
+                **dict.fromkeys(("region", "signature"), "string"),
+                "verified": "boolean",
+                **dict.fromkeys(
+                    ("follower_count", "following_count", "aweme_count", "total_favorited"),
+                    "number",
+                ),
+            },
+            columns={
+                "follower_count": "followers",
+                "following_count": "followings",
+                "aweme_count": "videos",
+                "total_favorited": "likes",
+            },
+        ),
+        _part("users", _USER_FIELDS),
+    ),
+)
+COMMENT_ITEM = ItemShape(
+    "comment",
+    (
+        _part(
+            "comments",
+            {
+                **dict.fromkeys(("cid", "aweme_id", "text"), "string"),
+                **dict.fromkeys(("create_time", "digg_count", "reply_comment_total"), "number"),
+                "user": "object",
+            },
+            columns={
+                "cid": "comment_id",
+                "digg_count": "likes",
+                "reply_comment_total": "replies",
+                "user": "user_uid",
+            },
+        ),
+    ),
+)
+# A keyword search hit wraps its post: the wrapper is what the hit is.
+KEYWORD_HIT_ITEM = ItemShape("keyword_hit", (_part("search_hits", {"aweme_info": "object"}),))
+
+
+def tally_post(tallies: Callable[[ItemShape], ItemTally], item: Any) -> None:
+    """Tally one raw post (or keyword hit) and the objects in it that feed other tables."""
+    if isinstance(item, dict) and isinstance(item.get("aweme_info"), dict):
+        tallies(KEYWORD_HIT_ITEM).add(item)
+        item = item["aweme_info"]
+    if not isinstance(item, dict):
+        return
+    tallies(POST_ITEM).add(item)
+    for key, shape in (
+        ("statistics", STATISTICS_ITEM),
+        ("author", USER_ITEM),
+        ("music", MUSIC_ITEM),
+    ):
+        if isinstance(item.get(key), dict):
+            tallies(shape).add(item[key])
+    if isinstance(item.get("text_extra"), list):
+        for entry in item["text_extra"]:
+            tallies(HASHTAG_ITEM).add(entry)
+
+
 # -- budget and pagination ------------------------------------------------------------------
 
 MAX_FAILURES_LISTED = 20  # in run metadata; the count is always exact
@@ -864,6 +1065,8 @@ class Harvest:
     tables: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = field(default_factory=dict)
     # table -> parent -> its tombstone: the parent's child list is now empty
     tombstones: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = field(default_factory=dict)
+    # item kind -> the fields its items carried in the watch entry being fetched
+    _tallies: dict[str, ItemTally] = field(default_factory=dict)
     _done: bool = False
 
     def rows(self, table: str) -> list[dict[str, Any]]:
@@ -901,6 +1104,22 @@ class Harvest:
                 for row in rows:
                     self._put(table, row)
 
+    def _tally(self, shape: ItemShape) -> ItemTally:
+        if shape.name not in self._tallies:
+            self._tallies[shape.name] = shape.tally()
+        return self._tallies[shape.name]
+
+    def _note_drift(self) -> None:
+        """The drift of the entry just fetched (whole or not): a slice of the day's partition.
+
+        No column selects one entry's rows, so a missing field's stored values are kept in
+        every row of the load that has it NULL (by each table's primary key).
+        """
+        day = self.at.observed_on.isoformat()
+        for tally in self._tallies.values():
+            self.report.note_drift(tally.drift(day))
+        self._tallies.clear()
+
     def _put(self, table: str, row: dict[str, Any]) -> None:
         key = tuple(row[c] for c in KEYS[table][0])
         rows = self.tables.setdefault(table, {})
@@ -921,6 +1140,7 @@ class Harvest:
         offset: int = 0,
     ) -> int:
         for n, item in enumerate(items):
+            tally_post(self._tally, item)
             try:
                 parsed = parse_post(item, self.at)
             except ValueError as exc:
@@ -992,10 +1212,10 @@ class Harvest:
         )
         response = fetcher.get(path, params)
         data = data_of(response, path)
+        raw = (data or {}).get("user") if isinstance(data, dict) else data
+        self._tally(USER_INFO_ITEM).add(raw)
         try:
-            user, stats = parse_user_info(
-                (data or {}).get("user") if isinstance(data, dict) else data, self.at
-            )
+            user, stats = parse_user_info(raw, self.at)
         except ValueError as exc:
             raise _malformed(str(exc), path, 1, response) from None
         unit.put("users", user)
@@ -1035,6 +1255,7 @@ class Harvest:
         rows: list[dict[str, Any]] = []
         for page, (items, response) in enumerate(result.pages, 1):
             for item in items:
+                self._tally(FOLLOW_ITEM).add(item)
                 try:
                     other = parse_user(item, self.at) if isinstance(item, dict) else None
                 except ValueError as exc:
@@ -1066,6 +1287,9 @@ class Harvest:
         self.report.walk_ends[result.stopped] += 1
         for page, (items, response) in enumerate(result.pages, 1):
             for item in items:
+                self._tally(COMMENT_ITEM).add(item)
+                if isinstance(item, dict):
+                    self._tally(USER_ITEM).add(item.get("user"))
                 try:
                     row, author = parse_comment(item, self.at)
                 except ValueError as exc:
@@ -1080,6 +1304,7 @@ class Harvest:
         data = data_of(response, MUSIC_DETAILS)
         if not isinstance(data, dict):
             raise _malformed("`data` should be an object", MUSIC_DETAILS, 1, response)
+        self._tally(MUSIC_DETAILS_ITEM).add(data)
         try:
             mid = to_int(data.get("id_str") or data.get("id"), "id", required=True)
             row = {
@@ -1205,6 +1430,8 @@ class Harvest:
                             completed[entry.label] = entry.digest
                             continue
                         unit = _Unit(failed=[exc])  # its first request refused: nothing to keep
+                    finally:
+                        self._note_drift()  # a retyped field is named even if it stops the run
                     for exc in unit.failed:
                         failure = FailedRequest.of(entry.label, exc)
                         logger.warning("kept the rest of the watch entry; refused: %s", failure)

@@ -65,10 +65,10 @@ from .errors import (
     ServerError,
     VendorError,
 )
-from .fields import to_int, to_text
+from .fields import RAW_CONTRACT, FieldTally, SeedShape, to_int, to_text
 from .http import AuthProvider, ClientSettings, VendorClient, VendorProfile, VendorResponse
 from .redaction import Secret, register
-from .report import RunReport
+from .report import Drift, RunReport
 
 logger = logging.getLogger(__name__)
 
@@ -208,6 +208,20 @@ _INT_FIELDS = (
 )
 _TEXT_FIELDS = ("username", "region_code", "video_description", "voice_to_text")
 _LIST_FIELDS = ("effect_ids", "hashtag_names", "video_mention_list")
+# The JSON type of every field either mode can ask for (seed table, seeds/README.md): ids and
+# counts are numbers, lists arrays, `video_label` an object, the STEM flag a boolean.
+FIELD_TYPES: dict[str, str] = {
+    **dict.fromkeys(("id", "create_time", *_INT_FIELDS), "number"),
+    **dict.fromkeys(_TEXT_FIELDS, "string"),
+    **dict.fromkeys((*_LIST_FIELDS, "hashtag_info_list"), "array"),
+    "video_label": "object",
+    **dict.fromkeys(("is_stem_verified", "stem_verified"), "boolean"),
+}
+# "Missing fields are omitted, not null": these are absent from a video that has none (no
+# effect, playlist, subtitles, mention or label), so a slice without them has not drifted.
+OMITTED_FIELDS = frozenset(
+    {"effect_ids", "playlist_id", "voice_to_text", "video_mention_list", "video_label"}
+)
 
 VIDEO_SCHEMA = pa.schema(
     [
@@ -687,6 +701,46 @@ def rows_to_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(list(rows), schema=VIDEO_SCHEMA)
 
 
+def seed_shape(mode: Mode) -> SeedShape:
+    """What a video of `mode` should carry: the Research API returns only the fields asked
+    for, so the mode's requested field list is the shape."""
+    fields = QUERY_FIELDS if mode == "query" else TASK_FIELDS
+    return SeedShape(
+        PROFILE.name,
+        TABLE,
+        {name: FIELD_TYPES[name] for name in fields},
+        optional=OMITTED_FIELDS & set(fields),
+        columns={"stem_verified": "is_stem_verified"},
+    )
+
+
+class PublishDayShapes:
+    """The fields the videos of one (query, window) carried, one tally per publish day.
+
+    A (query, publish day) is what a load replaces (the merge key) and a daily partition, so
+    it is the slice drift is noted for: `where` selects exactly its rows.
+    """
+
+    def __init__(self, shape: SeedShape, query_name: str, window: Window) -> None:
+        self.shape, self.query_name, self.window = shape, query_name, window
+        self._days: dict[date, FieldTally] = {}
+
+    def add(self, item: Any) -> None:
+        """Tally one raw video under its publish day (the window's first day if unreadable)."""
+        created = item.get("create_time") if isinstance(item, dict) else None
+        day = self.window.start
+        if isinstance(created, int) and not isinstance(created, bool) and 0 <= created < 2**40:
+            day = datetime.fromtimestamp(created, tz=UTC).date()
+        self._days.setdefault(day, self.shape.tally()).add(item)
+
+    def drift(self) -> set[Drift]:
+        found: set[Drift] = set()
+        for day, tally in self._days.items():
+            where = {"query_name": self.query_name, "create_day": day}
+            found |= tally.drift(day.isoformat(), where)
+        return found
+
+
 # -- auth, budget, crawl ---------------------------------------------------------------------
 
 
@@ -833,7 +887,12 @@ def _next_cursor(
 
 
 def _page_videos(
-    response: VendorResponse, endpoint: str, what: str, query_name: str, pulled_at: datetime
+    response: VendorResponse,
+    endpoint: str,
+    what: str,
+    query_name: str,
+    pulled_at: datetime,
+    shapes: PublishDayShapes | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     data = _data(response, endpoint, what)
     videos = data.get("videos", [])
@@ -847,6 +906,8 @@ def _page_videos(
         )
     rows = []
     for index, item in enumerate(videos):
+        if shapes is not None:
+            shapes.add(item)
         try:
             rows.append(parse_video(item, query_name, pulled_at, response.request_id))
         except ValueError as exc:
@@ -877,12 +938,14 @@ def crawl_window(
     *,
     max_count: int,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    shapes: PublishDayShapes | None = None,
 ) -> list[dict[str, Any]]:
     """Every video of one query in one window, pages followed while `has_more`.
 
     A short page does not end the crawl (only `has_more` does). A broken search restarts
     the window with a fresh search, at most MAX_WINDOW_RESTARTS times; rows are keyed by id,
-    so pages seen twice are not doubled and the restart's fresher counts win.
+    so pages seen twice are not doubled and the restart's fresher counts win. Every raw
+    video is tallied in `shapes` (schema drift), a page that fails to parse too.
     """
     groups = query.groups("query")
     rows: dict[int, dict[str, Any]] = {}
@@ -897,7 +960,7 @@ def crawl_window(
                     QUERY_PATH, query_body(groups, window, max_count, cursor, search_id), params
                 )
                 what = f"page {page} of {query.name} {window.label()}"
-                data, page_rows = _page_videos(response, endpoint, what, query.name, now())
+                data, page_rows = _page_videos(response, endpoint, what, query.name, now(), shapes)
                 rows.update((row["id"], row) for row in page_rows)
                 if not data.get("has_more"):
                     return list(rows.values())
@@ -936,6 +999,7 @@ def run_task(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    shapes: PublishDayShapes | None = None,
 ) -> list[dict[str, Any]]:
     """Create a query task, poll it with backoff until Completed, fetch every result page.
 
@@ -1008,6 +1072,7 @@ def run_task(
                 f"result page {page} of {label}",
                 query.name,
                 now(),
+                shapes,
             )
             rows.update((row["id"], row) for row in page_rows)
             served += len(page_rows)
@@ -1073,6 +1138,13 @@ def tiktok_research_source(
     off at `task_limit` stops only its query: the other queries go on, and the report is
     stopped by the cut-off at the end. Pass `budget` to read how many of the daily quota's
     requests the run sent.
+
+    Schema drift against the mode's requested fields (`seed_shape`) is noted in the report
+    per (query, publish day), a window that failed to parse too: a field absent from every
+    video of the slice (the ingest asset keeps its stored values, per `PRIMARY_KEY`), a field
+    not asked for (named, then dropped: the row schema is fixed), a value of another JSON
+    type (kept when it still reads as the column's type, else the window stops). The table's
+    schema contract is `RAW_CONTRACT`: a stored column's type is frozen.
     """
     spec = validate_watch(watch)
     run_report = report if report is not None else RunReport()
@@ -1088,12 +1160,15 @@ def tiktok_research_source(
     task_settings = TaskSettings(
         spec.task_limit, spec.task_timeout_seconds, task_poll_seconds, max(task_poll_seconds, 30.0)
     )
+    shape = seed_shape(spec.mode)
+    run_report.row_keys[TABLE] = PRIMARY_KEY
 
     @dlt.resource(
         name=TABLE,
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
         primary_key=PRIMARY_KEY,
         merge_key=MERGE_KEY,
+        schema_contract=RAW_CONTRACT,
         columns={
             "id": {"data_type": "bigint", "nullable": False},
             "music_id": {"data_type": "bigint"},
@@ -1140,11 +1215,16 @@ def tiktok_research_source(
                     label = f"{query.name} {window.label()}"
                     if query.name in cut_off:
                         continue  # its settings need raising first (see the error's hint)
+                    shapes = PublishDayShapes(shape, query.name, window)
                     try:
                         if spec.mode == "task":
-                            rows = run_task(client, query, window, settings=task_settings)
+                            rows = run_task(
+                                client, query, window, settings=task_settings, shapes=shapes
+                            )
                         else:
-                            rows = crawl_window(client, query, window, max_count=spec.max_count)
+                            rows = crawl_window(
+                                client, query, window, max_count=spec.max_count, shapes=shapes
+                            )
                     except TaskLimitReached as exc:
                         logger.error("skipping the rest of %s: %s", query.name, exc)
                         cut_off[query.name] = exc
@@ -1155,6 +1235,8 @@ def tiktok_research_source(
                         logger.error("stopping before %s is complete: %s", label, exc)
                         run_report.stopped_by = exc
                         return
+                    finally:
+                        run_report.note_drift(shapes.drift())
                     if not rows:
                         run_report.empty_slices.append(label)
                         continue

@@ -57,7 +57,7 @@ def test_todays_snapshot_loads_with_checks_and_run_metadata(sim, warehouse, tmp_
     assert count(warehouse, f"select count(*) from {DATASET}.video_stats") == videos
     assert count(warehouse, f"select count(distinct observed_on) from {DATASET}.video_stats") == 1
     evaluations = result.get_asset_check_evaluations()
-    assert len(evaluations) == 2 * len(TABLES) + 3
+    assert len(evaluations) == 3 * len(TABLES) + 3
     assert all(e.passed for e in evaluations), [e.check_name for e in evaluations if not e.passed]
     budget = next(e for e in evaluations if e.check_name == "budget_respected")
     assert budget.metadata["units_budget"].value == 200

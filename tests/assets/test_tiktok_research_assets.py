@@ -73,6 +73,7 @@ def test_a_range_run_loads_every_day_with_quota_metadata_and_passing_checks(
         "unique_key": True,
         "id_not_null": True,
         "fresh_pull": True,
+        "schema_drift": True,
     }
     # neither the client secret nor any access token reaches the event log or the warehouse
     records = dagster_home.get_records_for_run(result.run_id).records
@@ -141,6 +142,7 @@ def test_a_query_that_matches_nothing_materializes_with_zero_rows(sim, warehouse
         "unique_key": True,
         "id_not_null": True,
         "fresh_pull": True,  # the empty pull was a pull: its load is minutes old
+        "schema_drift": True,  # no video, nothing to drift
     }
     assert checks["fresh_pull"].metadata["newest_pull"].value == "None"
     assert 0 <= checks["fresh_pull"].metadata["age_hours"].value < 1
