@@ -70,6 +70,7 @@ class PageNumberPaginator(Paginator):
     """`page` = 1, 2, ... until `total_pages_path` is reached, an empty page, or a short one.
 
     Without a total, a page holding fewer than `page_size` items is the last (KeyAPI).
+    `to_total` reads a total the vendor may send as digits or a whole float (Trendtrack).
     """
 
     def __init__(
@@ -79,6 +80,7 @@ class PageNumberPaginator(Paginator):
         base_page: int = 1,
         page_size: int | None = None,
         total_pages_path: str | None = None,
+        to_total: Callable[[Any], int | None] | None = None,
     ) -> None:
         super().__init__()
         self.page_param = page_param
@@ -86,6 +88,7 @@ class PageNumberPaginator(Paginator):
         self.base_page = base_page
         self.page_size = page_size
         self.total_pages_path = total_pages_path
+        self.to_total = to_total
 
     def init_request(self, params: Params) -> None:
         params[self.page_param] = self.page
@@ -98,6 +101,8 @@ class PageNumberPaginator(Paginator):
             self.end("end")
         elif self.total_pages_path is not None:
             total = dig(response.body, self.total_pages_path)
+            if self.to_total is not None:
+                total = self.to_total(total)
             if not isinstance(total, int) or self.page - self.base_page + 1 >= total:
                 self.end("end")
         elif self.page_size is not None and len(items) < self.page_size:
@@ -109,7 +114,12 @@ class PageNumberPaginator(Paginator):
 
 
 class OffsetPaginator(Paginator):
-    """`offset` += `limit` while `has_more_path` is true (or, without it, full pages come)."""
+    """`offset` += `limit` while `has_more_path` is true (or, without it, full pages come).
+
+    `advance="items"` moves the offset by the items received instead, so a short page that
+    still has more (Influtics) is not skipped past; its next offset is then known only from
+    the answer, so such pages are never requested ahead.
+    """
 
     def __init__(
         self,
@@ -118,20 +128,25 @@ class OffsetPaginator(Paginator):
         offset_param: str = "offset",
         limit_param: str = "limit",
         has_more_path: str | None = None,
+        advance: Literal["limit", "items"] = "limit",
     ) -> None:
         super().__init__()
         self.limit, self.offset = limit, 0
         self.offset_param, self.limit_param = offset_param, limit_param
         self.has_more_path = has_more_path
+        self.advance, self._step = advance, limit
 
     def init_request(self, params: Params) -> None:
         params[self.limit_param] = self.limit
         params[self.offset_param] = self.offset
 
     def params_for(self, params: Params, number: int) -> Params | None:
+        if self.advance == "items":
+            return None
         return {**params, self.offset_param: (number - 1) * self.limit}
 
     def update_state(self, response: VendorResponse, items: list[Any]) -> None:
+        self._step = len(items) if self.advance == "items" else self.limit
         if self.has_more_path is not None:
             if dig(response.body, self.has_more_path) is not True:
                 self.end("end")
@@ -139,7 +154,7 @@ class OffsetPaginator(Paginator):
             self.end("short_page")
 
     def update_request(self, params: Params) -> None:
-        self.offset += self.limit
+        self.offset += self._step
         params[self.offset_param] = self.offset
 
 
@@ -148,7 +163,13 @@ class CursorPaginator(Paginator):
 
     A cursor the vendor already gave would walk the same pages forever on the quota, so it
     ends the walk (`repeated_cursor`). `carry` copies body paths into later requests (the
-    Research `search_id`, which pins the result set the cursor walks).
+    Research `search_id`, which pins the result set the cursor walks). `start` is the cursor
+    a first request without one stands for (so the vendor answering it is a repeat);
+    `end_without` is a body path whose empty value also ends the walk (EnsembleData's
+    followings end when `nextPageToken` does). `next_cursor(response, cursor)`, given the
+    cursor last read (`start` before the first answer), reads the next one in place of
+    `cursor_path` and raises the vendor's malformed-page error where the contract asks more
+    than "not seen before" (Research: an integer that moves forward).
     """
 
     def __init__(
@@ -158,9 +179,14 @@ class CursorPaginator(Paginator):
         *,
         has_more_path: str | None = None,
         carry: Mapping[str, str] | None = None,
+        start: Any = None,
+        end_without: str | None = None,
+        next_cursor: Callable[[VendorResponse, Any], Any] | None = None,
     ) -> None:
         super().__init__()
         self.cursor_param, self.cursor_path = cursor_param, cursor_path
+        self.start, self.end_without = start, end_without
+        self.next_cursor = next_cursor
         self.has_more_path = has_more_path
         self.carry = dict(carry or {})
         self.cursor: Any = None
@@ -168,7 +194,7 @@ class CursorPaginator(Paginator):
         self._carried: Params = {}
 
     def init_request(self, params: Params) -> None:
-        self.seen.add(params.get(self.cursor_param))
+        self.seen.add(params.get(self.cursor_param, self.start))
 
     def update_state(self, response: VendorResponse, items: list[Any]) -> None:
         self._carried = {
@@ -179,8 +205,12 @@ class CursorPaginator(Paginator):
         if self.has_more_path is not None and dig(response.body, self.has_more_path) is not True:
             self.end("end")
             return
-        cursor = dig(response.body, self.cursor_path)
-        if cursor is None or cursor == "":
+        if self.next_cursor is None:
+            cursor = dig(response.body, self.cursor_path)
+        else:
+            cursor = self.next_cursor(response, self.start if self.cursor is None else self.cursor)
+        ended = self.end_without is not None and not dig(response.body, self.end_without)
+        if cursor is None or cursor == "" or ended:
             self.end("end")
         elif cursor in self.seen:
             self.end("repeated_cursor")

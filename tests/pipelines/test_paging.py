@@ -84,6 +84,37 @@ def test_a_repeated_cursor_stops_instead_of_looping_on_the_quota():
     assert len(vendor.sent) == 3
 
 
+def test_the_start_cursor_answered_back_is_a_repeat():
+    vendor = Vendor([{"data": [1], "c": 20}, {"data": [2], "c": 0}, {"data": [3], "c": 40}])
+    paginator = CursorPaginator(cursor_path="c", start=0)
+    assert walk(vendor, paginator) == [[1], [2]]
+    assert paginator.stopped == "repeated_cursor"
+    assert [p.get("cursor") for p in vendor.sent] == [None, 20]
+
+
+def test_a_missing_page_token_ends_the_walk_and_a_present_one_is_carried():
+    vendor = Vendor(
+        [
+            {"data": [1], "c": 10, "token": "a"},
+            {"data": [2], "c": 20, "token": ""},
+            {"data": [3], "c": 30, "token": "b"},
+        ]
+    )
+    paginator = CursorPaginator(cursor_path="c", carry={"token": "page_token"}, end_without="token")
+    assert walk(vendor, paginator) == [[1], [2]]
+    assert paginator.stopped == "end"
+    assert vendor.sent[1] == {"q": "x", "cursor": 10, "page_token": "a"}
+
+
+def test_a_total_sent_as_digits_reads_through_to_total():
+    bodies = [{"data": [n], "pages": "3"} for n in (1, 2, 3, 4)]
+    as_is = PageNumberPaginator(total_pages_path="pages")
+    assert walk(Vendor(bodies), as_is) == [[1]], "a total that is not an int ends the walk"
+    read = PageNumberPaginator(total_pages_path="pages", to_total=int)
+    assert walk(Vendor(bodies), read) == [[1], [2], [3]]
+    assert read.stopped == "end"
+
+
 def test_a_body_cursor_with_has_more_carries_the_search_id():
     vendor = Vendor(
         [
@@ -165,3 +196,29 @@ def test_in_flight_hands_results_back_in_input_order():
         for n, f in in_flight(lambda n: time.sleep(0.02 / n) or n * n, range(1, 7), 3)
     ]
     assert results == [(n, n * n) for n in range(1, 7)]
+
+
+def test_offsets_can_follow_the_items_received_and_are_then_never_requested_ahead():
+    bodies = [{"data": [1, 2, 3], "more": True}, {"data": [4, 5], "more": True}]
+    vendor = Vendor([*bodies, {"data": [6], "more": False}])
+    paginator = OffsetPaginator(3, has_more_path="more", advance="items")
+    assert walk(vendor, paginator, ahead=4) == [[1, 2, 3], [4, 5], [6]]
+    assert [p["offset"] for p in vendor.sent] == [0, 3, 5]
+    assert paginator.stopped == "end"
+
+
+def test_a_next_cursor_hook_reads_the_cursor_and_its_error_stops_the_walk():
+    vendor = Vendor([{"data": [n], "at": {"c": c}} for n, c in enumerate([4, 9, 9, 12])])
+    given: list[Any] = []
+
+    def forward(response: VendorResponse, cursor: Any) -> Any:
+        given.append(cursor)
+        if response.body["at"]["c"] <= cursor:
+            raise ValueError(f"cursor did not advance ({cursor} -> {response.body['at']['c']})")
+        return response.body["at"]["c"]
+
+    paginator = CursorPaginator(start=0, next_cursor=forward)
+    with pytest.raises(ValueError, match=r"did not advance \(9 -> 9\)"):
+        walk(vendor, paginator)
+    assert given == [0, 4, 9]
+    assert [p.get("cursor") for p in vendor.sent] == [None, 4, 9]
