@@ -238,8 +238,9 @@ def paginate(
     `items(response, number)` takes the page's items out of the vendor's envelope (raising
     its malformed-page error); `before_page(params, number)` runs before each request and
     raises to stop the walk, so a budget is never overspent by one page. With `ahead` > 1
-    and pages addressable by number (`params_for`), that many requests are outstanding;
-    pages past the last one cost a request each but are never yielded.
+    and pages addressable by number (`params_for`), the first page goes alone and then that
+    many requests are outstanding; pages past the last one cost a request each but are
+    never yielded.
     """
     query: Params = dict(params)
     paginator.init_request(query)
@@ -271,7 +272,7 @@ def _paginate_ahead(
     before_page: Callable[[Params, int], None] | None,
     ahead: int,
 ) -> Iterator[Page]:
-    """`paginate` with `ahead` numbered pages requested at once, answered in page order."""
+    """`paginate` with `ahead` numbered pages requested at once after the first, in order."""
 
     def request(number: int) -> tuple[Params, VendorResponse]:
         sent = paginator.params_for(query, number) or {}
@@ -279,12 +280,23 @@ def _paginate_ahead(
             before_page(sent, number)
         return sent, fetch(sent)
 
-    numbers = range(1, max_pages + 1) if max_pages is not None else itertools.count(1)
-    for number, answer in in_flight(request, numbers, ahead):
-        sent, response = answer.result()
-        found = items(response, number)
-        yield Page(number, sent, response, found)
-        paginator.update_state(response, found)
+    def answered(number: int, sent: Params, response: VendorResponse) -> Page:
+        page = Page(number, sent, response, items(response, number))
+        paginator.update_state(response, page.items)
+        return page
+
+    # The first page goes alone: a refused key, a used-up quota or a one-page list is then
+    # known before any other request is spent.
+    if max_pages is not None and max_pages < 1:
+        paginator.end("depth")
+        return
+    yield answered(1, *request(1))
+    if not paginator.has_next_page:
+        return
+    rest = range(2, max_pages + 1) if max_pages is not None else itertools.count(2)
+    for number, answer in in_flight(request, rest, ahead):
+        page = answered(number, *answer.result())
+        yield page
         if not paginator.has_next_page:
             return
     paginator.end("depth")

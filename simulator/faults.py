@@ -97,18 +97,25 @@ class FaultInjector:
         self._script = deque(config.script)
         self._consecutive: dict[str, int] = {}
         self._billed = 0
+        self._pending = 0  # billable requests admitted under `quota_after`, not yet answered
         # Scratch space for a vendor's stateful behaviours (e.g. rows inserted mid-crawl);
         # it starts empty with every new FaultConfig.
         self.state: dict[str, Any] = {}
 
-    def draw(self, request_key: str) -> Decision | None:
-        """The fault for this request; `request_key` identifies "the same request" on retry."""
+    def draw(self, request_key: str, billable: bool = False) -> Decision | None:
+        """The fault for this request; `request_key` identifies "the same request" on retry.
+
+        A `billable` request admitted under `quota_after` holds its place until `settle`, as
+        a real vendor's quota counter does: requests in flight together never pass it.
+        """
         config = self.config
         with self._lock:
             if config.auth_fail:
                 return "auth_fail"
-            if config.quota_after is not None and self._billed >= config.quota_after:
-                return "quota"
+            if config.quota_after is not None:
+                if self._billed + self._pending >= config.quota_after:
+                    return "quota"
+                self._pending += billable
             roll = self._rng.random()  # drawn every time so the sequence does not shift
             fault: Decision | None
             if self._script:
@@ -124,10 +131,12 @@ class FaultInjector:
                 self._consecutive[request_key] = self._consecutive.get(request_key, 0) + 1
             return fault
 
-    def charge(self) -> None:
-        """Count one successful billable request toward `quota_after`."""
+    def settle(self, billable: bool, charged: bool) -> None:
+        """End a request `draw` admitted: a `charged` one counts toward `quota_after`."""
         with self._lock:
-            self._billed += 1
+            if billable and self.config.quota_after is not None:
+                self._pending -= 1
+            self._billed += charged
 
 
 def apply_drift(

@@ -272,8 +272,10 @@ class Simulator:
             for k, v in query.items()
             if not (vendor.auth == "query" and k == vendor.token_param)
         )
-        fault = injector.draw(f"{method} {path} {identity}")
+        billable = bool(route.cost)
+        fault = injector.draw(f"{method} {path} {identity}", billable)
         if fault in _FAULT_ERRORS:
+            injector.settle(billable, charged=False)
             retry = [("Retry-After", str(injector.config.retry_after))] if fault == "429" else None
             return vendor_error(_FAULT_ERRORS[fault], retry), fault, 0
 
@@ -293,13 +295,14 @@ class Simulator:
         try:
             status, payload, *extra = route.handler(request)
         except Exception:
+            injector.settle(billable, charged=False)
             logger.exception("simulator handler %s %s failed", vendor.name, path)
             return vendor_error("internal"), fault, 0
+        injector.settle(billable, charged=billable and status == 200)
         reply_headers = dict(extra[0]) if extra else {}
         credits = 0
         if status == 200:
             if route.cost:
-                injector.charge()
                 credits = route.cost
                 if vendor.cost_header:
                     credits = int(reply_headers.get(vendor.cost_header, credits))
