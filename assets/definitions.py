@@ -26,9 +26,19 @@ from .schedules import (
 )
 from .tiktok_research import tiktok_research_asset_checks, tiktok_research_assets
 from .trendtrack import trendtrack_asset_checks, trendtrack_assets
-from .warehouse import model_assets
+from .warehouse import MODEL_GROUPS, model_assets
 
 warehouse = WarehouseResource()
+
+# On from the start: the models follow every pull and backfill with no one switching it on.
+models_automation = dg.AutomationConditionSensorDefinition(
+    "models_automation",
+    target=dg.AssetSelection.groups(*MODEL_GROUPS),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Requests the model partitions whose inputs updated (assets/warehouse.py), "
+    "as one backfill run in dependency order.",
+)
 
 defs = dg.Definitions(
     assets=[
@@ -43,7 +53,7 @@ defs = dg.Definitions(
     asset_checks=[*trendtrack_asset_checks, *tiktok_research_asset_checks],
     jobs=[*jobs.values(), snapshot_job, models_job, tiktok_research_job, maintenance_job],
     schedules=[*schedules, snapshot_schedule, tiktok_research_schedule, maintenance_schedule],
-    sensors=ops_sensors,
+    sensors=[*ops_sensors, models_automation],
     resources={
         "dlt": DagsterDltResource(),
         "warehouse": warehouse,

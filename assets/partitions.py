@@ -4,8 +4,10 @@ and snapshot days for vendors that keep no history.
 Day boundaries are UTC. The first partition is `PARTITIONS_START_DATE` (default
 2025-01-01); backfills launched from the UI pick ranges of these keys. A period is
 published `PUBLICATION_LAG` after it ends (`published_at`): a day D on D+2 00:00, a week
-on the Tuesday after it, a month on the 2nd of the next; a run of a period not published
-yet is refused before any request (`require_published`).
+on the Tuesday after it, a month on the 2nd of the next. Days offer only published keys
+(`end_offset=-1`). Dagster's offsets count whole periods, so a week or a month cannot lag
+one day: -1 would hide a published week six days out of seven. Their newest key shows a
+day early, and a run of it is refused before any request (`require_published`).
 """
 
 from __future__ import annotations
@@ -45,17 +47,20 @@ def _start_date() -> tuple[str, str | None]:
 
 START_DATE, START_DATE_ERROR = _start_date()
 
-daily_partitions = dg.DailyPartitionsDefinition(start_date=START_DATE, timezone="UTC")
+# end_offset=-1: at any moment the newest day offered is the newest published (D on D+2).
+daily_partitions = dg.DailyPartitionsDefinition(
+    start_date=START_DATE, end_offset=-1, timezone="UTC"
+)
 weekly_partitions = dg.WeeklyPartitionsDefinition(
     start_date=START_DATE, day_offset=1, timezone="UTC"
 )
 monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=START_DATE, timezone="UTC")
 
 # Vendors with no history (Influtics, Trendtrack, EnsembleData) are observed, not
-# backfilled: one partition per UTC observation day, today's included (end_offset=1).
-snapshot_partitions = dg.DailyPartitionsDefinition(
-    start_date=START_DATE, end_offset=1, timezone="UTC"
-)
+# backfilled: one key per UTC day actually observed, added by whatever launches the run
+# (`snapshot_request`), so the UI never lists hundreds of days that can only be missing.
+SNAPSHOT_PARTITIONS_NAME = "snapshot_days"
+snapshot_partitions = dg.DynamicPartitionsDefinition(name=SNAPSHOT_PARTITIONS_NAME)
 
 PARTITIONS_BY_PERIOD: dict[str, dg.TimeWindowPartitionsDefinition] = {
     "day": daily_partitions,
@@ -101,6 +106,11 @@ def require_valid_start_date() -> None:
         raise dg.Failure(description=START_DATE_ERROR)
 
 
+def utc_now() -> datetime:
+    """The moment publication is judged at (a test stands it on a publication boundary)."""
+    return datetime.now(UTC)
+
+
 def require_published(
     context: dg.AssetExecutionContext,
     partitions_def: dg.TimeWindowPartitionsDefinition,
@@ -113,7 +123,7 @@ def require_published(
     saves the vendor's credits and says when to come back instead of "no rows".
     """
     require_valid_start_date()
-    moment = now or datetime.now(UTC)
+    moment = now or utc_now()
     early = [
         (key, when)
         for key in context.partition_keys
@@ -131,6 +141,17 @@ def require_published(
             metadata={"unpublished_partitions": ", ".join(key for key, _ in early)},
         )
     return partition_dates(context.partition_keys)
+
+
+def snapshot_key(now: datetime | None = None) -> str:
+    """Today's (UTC) snapshot partition key: the only one a snapshot run may load."""
+    return (now or datetime.now(UTC)).date().isoformat()
+
+
+def add_snapshot_day(instance: dg.DagsterInstance, key: str) -> None:
+    """Register the observation day `key` (idempotent), for launches outside a schedule."""
+    if not instance.has_dynamic_partition(SNAPSHOT_PARTITIONS_NAME, key):
+        instance.add_dynamic_partitions(SNAPSHOT_PARTITIONS_NAME, [key])
 
 
 def require_current_snapshot(

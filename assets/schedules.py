@@ -1,9 +1,11 @@
-"""Jobs and nightly schedules: each period's vendor pulls, then the SQL models on top.
+"""Jobs and nightly schedules: the vendor pulls only; the SQL models follow by automation.
 
 Each schedule targets the newest period the vendor has published (see
 `latest_published_key`): daily at 03:00 UTC, weekly on Tuesdays, monthly on the 2nd.
 While `PARTITIONS_START_DATE` is refused, every tick is skipped with the reason, rather
-than launching runs that would all fail on it.
+than launching runs that would all fail on it. The models are built one way only: their
+automation conditions (assets/warehouse.py) request the model partitions a pull or a
+backfill touched. `warehouse_models_job` builds them by hand (the demo, a full refresh).
 """
 
 from datetime import date, timedelta
@@ -21,29 +23,26 @@ from pipelines.watchlist import load_watchlist
 from .partitions import (
     PARTITIONS_BY_PERIOD,
     START_DATE_ERROR,
+    add_snapshot_day,
     daily_partitions,
     latest_published_key,
+    snapshot_key,
     snapshot_partitions,
 )
 
 SCHEDULE_CRONS = {"day": "0 3 * * *", "week": "0 3 * * 2", "month": "0 3 2 * *"}
 JOB_NAMES = {"day": "daily_job", "week": "weekly_job", "month": "monthly_job"}
 MODEL_GROUPS = ("staging", "marts")
-# The incremental facts are day-partitioned (assets/warehouse.py tags them): a job on other
-# partitions (weeks, months, snapshot days) cannot hold them, so it rebuilds the rest only.
-DAILY_FACTS = dg.AssetSelection.tag("partitioned", "day")
-UNPARTITIONED_MODELS = dg.AssetSelection.groups(*MODEL_GROUPS) - DAILY_FACTS
 
 
 def period_job(period: str) -> "UnresolvedAssetJobDefinition":
-    """One period's ingest assets (tagged `period`), then every SQL model, in one run."""
+    """One period's ingest assets (tagged `period`); the models follow by automation."""
     return dg.define_asset_job(
         name=JOB_NAMES[period],
-        selection=dg.AssetSelection.tag("period", period)
-        | (dg.AssetSelection.groups(*MODEL_GROUPS) if period == "day" else UNPARTITIONED_MODELS),
+        selection=dg.AssetSelection.tag("period", period),
         partitions_def=PARTITIONS_BY_PERIOD[period],
-        description=f"Pull every vendor's {period} data for one partition (or a range), "
-        "then rebuild the models.",
+        description=f"Pull every vendor's {period} data for one partition (or a range); "
+        "the models it feeds are rebuilt by their automation conditions.",
     )
 
 
@@ -51,8 +50,9 @@ models_job = dg.define_asset_job(
     name="warehouse_models_job",
     selection=dg.AssetSelection.groups(*MODEL_GROUPS),
     partitions_def=daily_partitions,
-    description="Rebuild the SQL models (staging -> marts) and run their checks; the "
-    "incremental facts recompute the run's days (a range in one run).",
+    description="Rebuild the SQL models (staging -> marts) by hand and run their checks; the "
+    "incremental facts recompute the run's days (a range in one run). Nightly, automation "
+    "does this for the days a pull touched.",
 )
 
 
@@ -84,9 +84,10 @@ schedules = [period_schedule(period, job) for period, job in jobs.items()]
 
 snapshot_job = dg.define_asset_job(
     name="snapshot_job",
-    selection=dg.AssetSelection.tag("period", "snapshot") | UNPARTITIONED_MODELS,
+    selection=dg.AssetSelection.tag("period", "snapshot"),
     partitions_def=snapshot_partitions,
-    description="Observe every snapshot vendor (no history) today, then rebuild the models.",
+    description="Observe every snapshot vendor (no history) today. From the UI: Materialize, "
+    "then add today's UTC date (YYYY-MM-DD) as a new partition.",
 )
 
 
@@ -95,12 +96,15 @@ snapshot_job = dg.define_asset_job(
     cron_schedule="0 3 * * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Nightly: today's snapshot of the vendors that keep no history.",
+    description="Nightly: today's snapshot of the vendors that keep no history (adds today "
+    "to the `snapshot_days` partitions first).",
 )
 def snapshot_schedule(context: dg.ScheduleEvaluationContext):
     if START_DATE_ERROR is not None:
         return dg.SkipReason(START_DATE_ERROR)
-    key = context.scheduled_execution_time.date().isoformat()
+    key = snapshot_key(context.scheduled_execution_time)
+    # A schedule cannot return dynamic partition requests (a sensor can): add the day here.
+    add_snapshot_day(context.instance, key)
     return dg.RunRequest(run_key=f"snapshot:{key}", partition_key=key)
 
 
@@ -110,10 +114,10 @@ def snapshot_schedule(context: dg.ScheduleEvaluationContext):
 # out of `daily_job`, which asks for one day.
 tiktok_research_job = dg.define_asset_job(
     name="tiktok_research_job",
-    selection=dg.AssetSelection.groups("tiktok_research") | UNPARTITIONED_MODELS,
+    selection=dg.AssetSelection.groups("tiktok_research"),
     partitions_def=daily_partitions,
     description="Re-query the TikTok Research API for a range of publish days (replacing "
-    "them with fresher counts), then rebuild the models.",
+    "them with fresher counts); the models follow by automation.",
 )
 
 

@@ -11,6 +11,16 @@ passes its partition window to dbt (`start_date`, `end_date`; see
 `warehouse/macros/incremental_window.sql`), so a nightly or a backfill recomputes only the days
 it names; everything else is rebuilt whole. Nothing here opens the lake until an asset runs;
 the manifest comes from `dbt parse` (scripts/bootstrap.sh, or here when it is stale).
+
+Models follow their inputs by declarative automation (`MODELS_FOLLOW`, `FACTS_FOLLOW`); no job
+builds them nightly. A model rebuilt whole runs when a dependency updated (or is requested on
+the same tick). A fact partition runs when a day-mapped input of that day updated: the staging
+view between a raw table and a fact is unpartitioned, and Dagster maps an unpartitioned input
+to every partition, so the facts also depend directly on the time-partitioned raw tables their
+staging views read (a raw day to that day, a week or month to its days) and ignore updates of
+unpartitioned models. Snapshot days (dynamic keys) cannot map to days in Dagster: they reach a
+fact day when that day's rankings land (the facts look back 3 days). One tick requests the
+whole chain and the sensor emits it as one backfill, which runs it in dependency order.
 """
 
 # No `from __future__ import annotations`: Dagster inspects the `context` annotation as a type.
@@ -27,14 +37,32 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from assets.keyapi import keyapi_assets
 from assets.partitions import daily_partitions
 from assets.resources import DBT_EXECUTABLE, WAREHOUSE_PROJECT_DIR, DbtResource
+from assets.tiktok_research import tiktok_research_assets
 
 # One model build at a time: two dbt processes committing to one lake would race.
 MODELS_POOL = "warehouse_models"
 INCREMENTAL = "config.materialized:incremental"
 # Marks the day-partitioned facts; jobs on other partitions leave them out (assets/schedules.py).
 PARTITIONED_TAG = ("partitioned", "day")
+MODEL_GROUPS = ("staging", "marts")
+UNPARTITIONED_MODELS = dg.AssetSelection.groups(*MODEL_GROUPS) - dg.AssetSelection.tag(
+    *PARTITIONED_TAG
+)
+# Rebuilt whole: after any input updated, once nothing upstream (or itself) is running.
+MODELS_FOLLOW = (
+    dg.AutomationCondition.any_deps_updated().since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("rebuild after an input updated")
+# A fact's day: after an input of that day updated (raw days, upstream fact days).
+FACTS_FOLLOW = (
+    dg.AutomationCondition.any_deps_updated().ignore(UNPARTITIONED_MODELS).since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("rebuild the days an input updated")
 
 
 def parse_manifest(project: DbtProject) -> None:
@@ -64,8 +92,46 @@ if manifest_is_stale(dbt_project):
     parse_manifest(dbt_project)
 
 
+def time_partitioned_raw(ingest: Sequence[dg.AssetsDefinition]) -> set[dg.AssetKey]:
+    """Raw tables on days, weeks or months: the inputs a fact's days can be mapped from."""
+    return {
+        key
+        for assets_def in ingest
+        if isinstance(assets_def.partitions_def, dg.TimeWindowPartitionsDefinition)
+        for key in assets_def.keys
+    }
+
+
 class WarehouseTranslator(DagsterDbtTranslator):
-    """Keys, groups and tags of the dbt nodes (see the module docstring)."""
+    """Keys, groups, tags and automation of the dbt nodes (see the module docstring)."""
+
+    def __init__(self, day_mapped_raw: set[dg.AssetKey] = frozenset()) -> None:
+        super().__init__()
+        self.day_mapped_raw = day_mapped_raw
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetSpec:
+        """A fact also depends on the time-partitioned raw tables its staging views read."""
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        node = manifest["nodes"].get(unique_id)
+        if node is None or not _is_incremental(node):
+            return spec
+        raw = {
+            self.get_asset_key(manifest["sources"][source])
+            for parent in manifest["parent_map"].get(unique_id, [])
+            for source in manifest["parent_map"].get(parent, [])
+            if source.startswith("source.")
+        } & self.day_mapped_raw
+        known = {dep.asset_key for dep in spec.deps}
+        return spec.merge_attributes(deps=sorted(raw - known, key=lambda key: key.path))
+
+    def get_automation_condition(
+        self, dbt_resource_props: Mapping[str, Any]
+    ) -> dg.AutomationCondition | None:
+        if dbt_resource_props["resource_type"] != "model":
+            return None
+        return FACTS_FOLLOW if _is_incremental(dbt_resource_props) else MODELS_FOLLOW
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -82,7 +148,7 @@ class WarehouseTranslator(DagsterDbtTranslator):
         return tags
 
 
-TRANSLATOR = WarehouseTranslator()
+TRANSLATOR = WarehouseTranslator(time_partitioned_raw([*keyapi_assets, *tiktok_research_assets]))
 
 
 class DbtBuildConfig(dg.Config):

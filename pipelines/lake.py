@@ -37,6 +37,9 @@ LAKE_NAME = "lake"
 # The project's own data/, wherever the process runs from: dbt and dagster-dbt change the
 # working directory to warehouse/, so a relative default would name warehouse/data/.
 DEFAULT_ROOT = str(Path(__file__).resolve().parents[1] / "data")
+# Where the process was launched: a relative setting names a path from here, even when read
+# later under dbt's working directory (dagster-dbt works inside warehouse/).
+LAUNCH_DIR = Path.cwd()
 CATALOG_FILE = "warehouse.sqlite"
 DATA_DIR = "lake"
 # The wheel's file and the name DuckDB looks for (its entry point) differ for two of them.
@@ -106,8 +109,9 @@ def duckdb_config() -> dict[str, str | bool]:
 
 
 def _checked_dir(setting: str, value: str) -> Path:
-    """A local directory we can create and write, or a ConfigError naming the setting."""
-    path = Path(value).expanduser().resolve()
+    """A local directory we can create and write (relative: from `LAUNCH_DIR`), or a
+    ConfigError naming the setting."""
+    path = (LAUNCH_DIR / Path(value).expanduser()).resolve()
     if str(path).startswith(("/proc", "/sys", "/dev")):
         raise ConfigError(
             f"{setting}={value!r} is inside a virtual file system; point {setting} at a "
@@ -167,6 +171,8 @@ class Lake:
                     f"sqlite:///path, not a {scheme or 'plain'} value; unset it for the "
                     "embedded SQLite catalog"
                 )
+            if scheme == "sqlite":
+                catalog = f"sqlite:///{LAUNCH_DIR / catalog.removeprefix('sqlite:///')}"
             if data_path is None:
                 raise ConfigError(
                     "WAREHOUSE_CATALOG is set, so WAREHOUSE_DATA_PATH must be too: the shared "

@@ -5,7 +5,8 @@ runs what the nightly schedules run, each as one single-run backfill recorded in
 instance under DAGSTER_HOME so the UI shows them: KeyAPI's last two published weeks and
 months, TikTok Research over the last 7 publish days, today's snapshot of Influtics,
 Trendtrack and EnsembleData, KeyAPI's last 7 days; vendors load side by side (`--parallel`),
-then every dbt model and its checks. A failed pull is reported on one line and the others
+then every dbt model and its checks (`warehouse_models_job`: with no daemon here, the models'
+automation does not run). A failed pull is reported on one line and the others
 still run. The simulator's clock is pinned to the start of the UTC day, so running
 it again the same day replaces the same partitions with the same data: no row count changes.
 """
@@ -17,6 +18,7 @@ import multiprocessing
 import os
 import sys
 import time
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,8 +29,10 @@ import dagster as dg
 from assets.definitions import defs
 from assets.partitions import (
     PARTITIONS_BY_PERIOD,
+    add_snapshot_day,
     daily_partitions,
     latest_published_key,
+    snapshot_partitions,
 )
 from assets.resources import WarehouseResource
 from pipelines.lake import DEFAULT_ROOT
@@ -39,6 +43,8 @@ DAYS = 7
 # extra processes cost more than they save: measured 221 s for 3 at a time vs 121 s serial.
 PARALLEL_RUNS = 1
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# No daemon runs here, so nothing evaluates the models' automation: the demo builds them.
+MODELS_JOB = "warehouse_models_job"
 
 
 def last_keys(
@@ -54,7 +60,7 @@ def last_keys(
 
 
 def demo_runs(now: datetime) -> list[tuple[str, list[str]]]:
-    """(job, partition keys) of the vendor pulls, each one run; the models run after them.
+    """(job, partition keys) of the vendor pulls, each one run; `MODELS_JOB` runs after them.
 
     Two weeks and two months give the movement mart a previous period to compare with.
     """
@@ -76,17 +82,16 @@ class JobOutcome:
     error: str | None = None
 
 
-def run_job(name: str, keys: list[str], *, models: bool) -> JobOutcome:
-    """One job as a single-run backfill over `keys`, in this process, recorded in the instance:
-    its vendor pulls, or (`models`) only its models."""
+def run_job(name: str, keys: list[str]) -> JobOutcome:
+    """One job as a single-run backfill over `keys`, in this process, recorded in the instance."""
     job = defs.resolve_job_def(name)
-    keys_in_job = job.asset_layer.executable_asset_keys
-    selected = [key for key in keys_in_job if key.path[0].startswith("raw_") != models]
-    what = "the models" if models else "vendor pulls"
+    what = "the models" if name == MODELS_JOB else "vendor pulls"
     span = keys[0] if len(keys) == 1 else f"{keys[0]}..{keys[-1]}"
     lines = [f"==> {name}: {what}, {span} ({len(keys)} partitions)"]
     start = time.monotonic()
     with dg.DagsterInstance.get() as instance:
+        if job.partitions_def == snapshot_partitions:
+            add_snapshot_day(instance, keys[0])  # what the nightly schedule does first
         result = job.execute_in_process(
             instance=instance,
             run_config=QUIET,
@@ -95,16 +100,12 @@ def run_job(name: str, keys: list[str], *, models: bool) -> JobOutcome:
                 "dagster/asset_partition_range_end": keys[-1],
                 "source": "demo",
             },
-            asset_selection=selected,
             raise_on_error=False,
         )
     latest = {e.materialization.asset_key: e for e in result.get_asset_materialization_events()}
     for event in latest.values():
         mat = event.materialization
-        loaded = mat.metadata.get("rows_loaded")
-        total = mat.metadata.get("dagster/row_count")
-        line = f"    {mat.asset_key.to_user_string():<45} {loaded.value if loaded else 0:>7} loaded"
-        lines.append(line + (f" {total.value:>8} in table" if total else ""))
+        lines.append(f"    {mat.asset_key.to_user_string():<45} {outcome_words(mat.metadata)}")
     # Every table of one vendor's source reports the same run's requests: count each once.
     per_vendor = {
         e.materialization.asset_key.path[0]: e.materialization.metadata["requests"].value
@@ -131,6 +132,25 @@ def run_job(name: str, keys: list[str], *, models: bool) -> JobOutcome:
     return JobOutcome(name, lines, cause)
 
 
+def outcome_words(metadata: Mapping[str, Any]) -> str:
+    """What a materialization did, in words: never a bare "0 loaded"."""
+    total = metadata.get("dagster/row_count")
+    in_table = f" {total.value:>8} in table" if total else ""
+    if "rows_fetched" not in metadata:  # a SQL model: built from the lake, nothing loaded
+        return f"{'built':>14}{in_table}"
+    loaded = metadata.get("rows_loaded")
+    if loaded and loaded.value:
+        return f"{loaded.value:>7} loaded{in_table}"
+    resumed = metadata.get("entries_resumed")
+    if resumed and resumed.value:
+        reason = f"(its {resumed.value} watch entries were loaded earlier today)"
+    elif metadata["rows_fetched"].value:
+        reason = "(its rows landed in the source's other tables)"
+    else:
+        reason = "(the vendor sent nothing for this table)"
+    return f"{0:>7} loaded{in_table} {reason}"
+
+
 def root_cause(error: Any) -> str:
     """The innermost error's message, on one line: what a person acts on."""
     while getattr(error, "cause", None) is not None:
@@ -143,13 +163,13 @@ def run_pulls(runs: list[tuple[str, list[str]]], parallel: int) -> list[JobOutco
     """Every vendor pull, `parallel` runs at a time, each in its own process as the daemon's
     run launcher does; printed in nightly order."""
     if parallel <= 1:
-        outcomes = [run_job(name, keys, models=False) for name, keys in runs]
+        outcomes = [run_job(name, keys) for name, keys in runs]
         for outcome in outcomes:
             print("\n".join(outcome.lines), flush=True)
         return outcomes
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=parallel, mp_context=context) as pool:
-        futures = [pool.submit(run_job, name, keys, models=False) for name, keys in runs]
+        futures = [pool.submit(run_job, name, keys) for name, keys in runs]
         outcomes = []
         for future in futures:
             outcome = future.result()
@@ -214,8 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         outcomes = run_pulls(runs, args.parallel)
         pulled = time.monotonic() - started
         print(f"==> vendor pulls finished in {pulled:.1f}s ({args.parallel} at a time)")
-        name, keys = runs[-1]
-        models = run_job(name, keys, models=True)
+        models = run_job(MODELS_JOB, runs[-1][1])
         print("\n".join(models.lines), flush=True)
         outcomes.append(models)
     print(f"==> pipeline finished in {time.monotonic() - started:.1f}s")

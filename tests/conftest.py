@@ -12,6 +12,7 @@ import dagster as dg
 import pytest
 from dagster_dlt import DagsterDltResource
 
+from assets.partitions import add_snapshot_day, snapshot_partitions
 from assets.resources import WarehouseResource, WatchlistResource
 from simulator.server import Simulator
 
@@ -113,7 +114,11 @@ def materialize(
 ) -> dg.ExecuteInProcessResult:
     """One in-process run of ingest `assets` with the real dlt, warehouse and watchlist
     resources; failures are returned, not raised. `kwargs` go to `dg.materialize`
-    (`partition_key`, `tags`)."""
+    (`partition_key`, `tags`). A snapshot day is added first, as the schedule does."""
+    key = kwargs.get("partition_key")
+    if key and any(getattr(a, "partitions_def", None) == snapshot_partitions for a in assets):
+        instance = instance or dg.DagsterInstance.ephemeral()
+        add_snapshot_day(instance, key)
     return dg.materialize(
         assets,
         resources={"dlt": DagsterDltResource(), "warehouse": warehouse, "watchlist": watchlist},

@@ -14,6 +14,7 @@ from assets.resources import WarehouseResource
 from tests.conftest import lake_bytes, materialize, rows
 
 DAILY = next(a for a in keyapi_assets if next(iter(a.specs)).tags["period"] == "day")
+MONTHLY = next(a for a in keyapi_assets if next(iter(a.specs)).tags["period"] == "month")
 SENSORS = {sensor.name: sensor for sensor in ops_sensors}
 ASSET = "raw_keyapi/video_rankings_daily"
 RUN_COLUMNS = (
@@ -175,8 +176,12 @@ def test_a_refused_setting_is_a_config_error_with_its_fix(
 def test_an_early_period_is_not_published_or_no_rows_never_a_bare_failure(
     sim, warehouse, watchlist, dagster_home, monkeypatch
 ):
-    yesterday = str((datetime.now(UTC) - timedelta(days=1)).date())
-    refused = materialize([DAILY], warehouse, watchlist, dagster_home, partition_key=yesterday)
+    # the newest month offered, on the 1st at noon: closed, but published only on the 2nd
+    month = MONTHLY.partitions_def.get_last_partition_key()
+    closed = MONTHLY.partitions_def.time_window_for_partition_key(month).end
+    with monkeypatch.context() as clock:
+        clock.setattr("assets.partitions.utc_now", lambda: closed + timedelta(hours=12))
+        refused = materialize([MONTHLY], warehouse, watchlist, dagster_home, partition_key=month)
     # the vendor's clock is behind: it answers 2026-03-03 with empty pages, as it does until D+2
     monkeypatch.setattr(sim, "now", datetime(2026, 3, 4, 12, tzinfo=UTC))
     empty = materialize([DAILY], warehouse, watchlist, dagster_home, partition_key="2026-03-03")

@@ -9,11 +9,13 @@ import dagster as dg
 import pytest
 
 from assets.partitions import (
+    add_snapshot_day,
     daily_partitions,
     latest_published_key,
     monthly_partitions,
     published_at,
     require_published,
+    snapshot_partitions,
     weekly_partitions,
 )
 
@@ -78,3 +80,21 @@ def test_a_week_waits_for_its_tuesday_and_a_month_for_the_2nd():
         require_published(_context("2026-11-01"), monthly_partitions, "KeyAPI", first)
     assert require_published(_context("2026-11-01"), monthly_partitions, "KeyAPI",
                              first + timedelta(minutes=1)) == [date(2026, 11, 1)]  # fmt: skip
+
+
+def test_days_offer_only_published_keys():
+    at = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    assert daily_partitions.get_partition_keys(current_time=at)[-1] == "2026-11-21"
+    assert latest_published_key(daily_partitions, at) == "2026-11-21"
+
+
+def test_snapshot_partitions_hold_only_the_days_observed():
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert instance.get_dynamic_partitions(snapshot_partitions.name) == []
+        add_snapshot_day(instance, "2026-11-22")
+        add_snapshot_day(instance, "2026-11-23")
+        add_snapshot_day(instance, "2026-11-23")
+        assert instance.get_dynamic_partitions(snapshot_partitions.name) == [
+            "2026-11-22",
+            "2026-11-23",
+        ]

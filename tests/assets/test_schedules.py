@@ -8,7 +8,12 @@ import dagster as dg
 import pytest
 
 from assets.definitions import defs
-from assets.partitions import daily_partitions, latest_published_key, weekly_partitions
+from assets.partitions import (
+    daily_partitions,
+    latest_published_key,
+    snapshot_partitions,
+    weekly_partitions,
+)
 from assets.schedules import JOB_NAMES, jobs, schedules
 
 
@@ -24,12 +29,21 @@ from assets.schedules import JOB_NAMES, jobs, schedules
         ("snapshot_schedule", datetime(2026, 11, 23, 3, tzinfo=UTC), "2026-11-23"),
     ],
 )
-def test_schedule_targets_the_newest_published_period(schedule, at, key):
+def test_schedule_targets_the_newest_published_period(schedule, at, key, dagster_home):
     context = dg.build_schedule_context(
-        scheduled_execution_time=at, repository_def=defs.get_repository_def()
+        instance=dagster_home, scheduled_execution_time=at, repository_def=defs.get_repository_def()
     )
     requests = list(defs.get_schedule_def(schedule).evaluate_tick(context).run_requests or [])
     assert [r.partition_key for r in requests] == [key]
+    # the snapshot schedule adds its day first: the partitions list only the days observed
+    observed = dagster_home.get_dynamic_partitions(snapshot_partitions.name)
+    assert observed == ([key] if schedule == "snapshot_schedule" else [])
+
+
+def test_nightly_jobs_pull_only_and_the_automation_builds_the_models():
+    for name in ("daily_job", "weekly_job", "monthly_job", "snapshot_job", "tiktok_research_job"):
+        keys = defs.resolve_job_def(name).asset_layer.executable_asset_keys
+        assert keys and all(key.path[0].startswith("raw_") for key in keys), name
 
 
 def test_schedules_run_their_period_job_in_utc():

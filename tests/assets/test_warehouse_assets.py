@@ -11,7 +11,7 @@ import dagster as dg
 
 from assets.definitions import defs
 from assets.resources import DbtResource, WarehouseResource
-from assets.warehouse import MODELS_POOL, model_assets
+from assets.warehouse import FACTS_FOLLOW, MODELS_FOLLOW, MODELS_POOL, model_assets
 from tests.conftest import count, rows
 from tests.warehouse.conftest import (  # noqa: F401 (fixtures)
     built,
@@ -85,14 +85,20 @@ def test_every_dbt_test_is_an_asset_check_blocking_when_its_severity_is_error(
         assert check.blocking is (tests[key]["config"]["severity"].lower() == "error"), key
 
 
-def test_daily_facts_run_only_in_jobs_on_daily_partitions() -> None:
-    facts = {key for key, spec in _specs().items() if spec.partitions_def is not None}
-    for name in ("daily_job", "warehouse_models_job"):
-        assert facts <= defs.resolve_job_def(name).asset_layer.executable_asset_keys, name
-    for name in ("weekly_job", "monthly_job", "snapshot_job", "tiktok_research_job"):
-        keys = defs.resolve_job_def(name).asset_layer.executable_asset_keys
-        assert not facts & keys, name
-        assert MOVEMENT in keys, name
+def test_models_follow_their_inputs_by_automation_and_facts_map_raw_days() -> None:
+    specs = _specs()
+    facts = {key for key, spec in specs.items() if spec.partitions_def is not None}
+    assert facts <= defs.resolve_job_def("warehouse_models_job").asset_layer.executable_asset_keys
+    for key, spec in specs.items():
+        label = spec.automation_condition.get_label()
+        assert label == (FACTS_FOLLOW if key in facts else MODELS_FOLLOW).get_label(), key
+    # a fact reads raw days through an unpartitioned view: it depends on the raw days directly
+    deps = {dep.asset_key for dep in specs[OBSERVATIONS].deps}
+    assert {
+        dg.AssetKey(["raw_keyapi", "video_rankings_daily"]),
+        dg.AssetKey(["raw_tiktok_research", "videos"]),
+    } <= deps
+    assert not any(key.path[0] in ("raw_influtics", "raw_trendtrack") for key in deps)
 
 
 def test_materialize_builds_every_model_with_row_counts_types_and_docs(
