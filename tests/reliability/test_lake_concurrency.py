@@ -2,33 +2,25 @@
 
 A reader keeps one connection open for the whole load and a second reconnects every 0.3 s,
 while two vendors load at once and a partition is re-pulled (a delete-insert that must never
-show half-done). A run killed with SIGKILL mid-load leaves a readable lake, and the plain
-re-run ends with exactly the rows of an uninterrupted run.
+show half-done). Runs killed with SIGKILL are tests/reliability/test_crash_trials.py.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
-import random
-import signal
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from assets.influtics import influtics_video_stats
 from assets.keyapi import keyapi_assets
 from assets.resources import WarehouseResource
-from tests.conftest import ROOT, materialize, rows, today
+from tests.conftest import materialize, today
 
 DAILY = keyapi_assets[0]
 DAYS = 4
 TABLES = ("raw_keyapi.video_rankings_daily", "raw_influtics.video_stats")
-KEY = "ranking_date, region, rank_field, product_category_id, rank, video_id, total_views_cnt"
 
 
 class Readers:
@@ -126,52 +118,3 @@ def test_readers_never_fail_nor_see_a_half_done_load(frozen, warehouse, watchlis
             assert all(a >= b for a, b in zip(after, before, strict=True)), (name, before, after)
     final = readers.seen["polling"][-1]
     assert final[0] == 4 * 80 and final[1] > 0
-
-
-def _load(root: Path, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.reliability.load_keyapi", str(root), "2026-03-02", str(DAYS)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-@pytest.fixture(scope="module")
-def uninterrupted(simulator, tmp_path_factory) -> list[tuple]:
-    """The rows of one clean load of the same days (past days: the world holds them still)."""
-    clean = WarehouseResource(path=str(tmp_path_factory.mktemp("clean")))
-    assert _load(Path(clean.path), _env(simulator)).wait(timeout=300) == 0
-    expected = rows(clean, f"select {KEY} from raw_keyapi.video_rankings_daily order by all")
-    assert len(expected) == DAYS * 2 * 2 * 30
-    return expected
-
-
-def _env(simulator) -> dict[str, str]:
-    return {
-        **os.environ,
-        **simulator.source_env(),
-        "SOURCES__KEYAPI__REQUESTS_PER_SECOND": "40",
-        "SOURCES__KEYAPI__BACKOFF_BASE": "0.01",
-    }
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_a_load_killed_mid_run_leaves_a_readable_lake_and_a_rerun_completes(
-    simulator, uninterrupted, tmp_path, seed
-):
-    env, expected = _env(simulator), uninterrupted
-    crashed = WarehouseResource(path=str(tmp_path / "crashed"))
-    process = _load(Path(crashed.path), env)
-    time.sleep(random.Random(seed).uniform(1.0, 4.0))
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
-    if any(crashed.lake.local_files()):
-        with crashed.connect(read_only=True) as con:  # readable, whatever the kill interrupted
-            con.execute("select count(*) from duckdb_tables()").fetchall()
-    assert _load(Path(crashed.path), env).wait(timeout=300) == 0
-    assert rows(crashed, f"select {KEY} from raw_keyapi.video_rankings_daily order by all") == (
-        expected
-    )
