@@ -46,6 +46,7 @@ def load_raw_lake(root: Path, keyapi_days: int, research_days: int) -> Warehouse
     newest `keyapi_days` KeyAPI days and `research_days` Research days, the latest week and
     month, and today's snapshots."""
     from assets.definitions import defs
+    from assets.partitions import add_snapshot_day
 
     watchlist = yaml.safe_load((ROOT / "watchlist.yaml").read_text())
     watchlist["keyapi"].update(regions=["US"], pages=2)
@@ -61,6 +62,7 @@ def load_raw_lake(root: Path, keyapi_days: int, research_days: int) -> Warehouse
             for name, value in FAST_CLIENT.items():
                 env.setenv(f"SOURCES__{vendor.upper()}__{name}", value)
         with dg.DagsterInstance.ephemeral() as instance:
+            add_snapshot_day(instance, now.date().isoformat())
             for job_name, keys in ingest_runs(now, keyapi_days, research_days):
                 job = defs.resolve_job_def(job_name)
                 ingest = [
