@@ -23,7 +23,10 @@ echo "==> ruff"
 ruff check .
 echo "==> pytest"
 set +e
-python -m pytest "$@"
+# Two workers, a test file each at a time (module fixtures stay shared): much of the suite
+# waits on servers, sleeps of rate limits and kill trials, so two overlap on 2 cores.
+# PYTEST_WORKERS=0 runs it in one process; the 25 slowest cases are listed at the end.
+python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile --durations=25 "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then
