@@ -34,7 +34,7 @@ _SPEC_PIPELINES_DIR = Path(tempfile.gettempdir()) / "tiktok-trends-dlt-specs"
 
 
 def vendor_pool(vendor: str) -> str:
-    """The concurrency pool of a vendor's ingest steps (limit in `dagster.yaml`)."""
+    """The concurrency pool of a vendor's ingest steps (limit in `instance/dagster.yaml`)."""
     return VENDOR_POOL % vendor
 
 

@@ -27,7 +27,7 @@ from dbt.adapters.base import BaseAdapter
 from pipelines.lake import Lake
 from pipelines.watchlist import Watchlist, load_watchlist
 
-# dlt's extract/normalize/load progress; dagster.yaml routes it into the run's event log.
+# dlt's extract/normalize/load progress; instance/dagster.yaml routes it into the run's event log.
 PROGRESS_LOGGER = logging.getLogger("pipelines.progress")
 STAGING_DATASET_LAYOUT = "_dlt_staging_%s"
 

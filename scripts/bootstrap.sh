@@ -40,14 +40,15 @@ if [ ! -f "$stamp" ]; then
   echo "==> installed in $(( $(date +%s) - start ))s"
 fi
 
-# The project's own instance follows dagster.yaml; a DAGSTER_HOME you set keeps its own file.
+# The project's own instance follows instance/dagster.yaml (not in the repo root, where
+# `dagster dev` would warn it is unused); a DAGSTER_HOME you set keeps its own file.
 if [ -z "${DAGSTER_HOME:-}" ]; then
   export DAGSTER_HOME="$ROOT/.dagster"
   mkdir -p "$DAGSTER_HOME"
-  cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"
+  cp instance/dagster.yaml "$DAGSTER_HOME/dagster.yaml"
 elif [ ! -f "$DAGSTER_HOME/dagster.yaml" ]; then
   mkdir -p "$DAGSTER_HOME"
-  cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"
+  cp instance/dagster.yaml "$DAGSTER_HOME/dagster.yaml"
 fi
 export PATH="$ROOT/.venv/bin:$PATH"
 

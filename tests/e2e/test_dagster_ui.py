@@ -140,7 +140,7 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
     tmp = tmp_path_factory.mktemp("ui")
     home = tmp / "dagster_home"
     home.mkdir()
-    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(ROOT / "instance" / "dagster.yaml", home / "dagster.yaml")
     watchlist = yaml.safe_load((ROOT / "watchlist.yaml").read_text())
     watchlist["keyapi"].update(regions=["US"], rank_fields=["views"], pages=2)
     # The other vendors only need tables for the models to read: one page of each walk.
@@ -377,3 +377,6 @@ def test_ui_backfill_through_the_browser_rebuilds_the_daily_facts(ui: UI) -> Non
         assert secret.encode() not in stored, "a key in Dagster's storage"
         assert secret.encode() not in lake, "a key in the lake"
         assert secret.encode() not in output, "a key in the UI's output"
+    # Start-up says nothing misleading: the repo keeps its instance settings in instance/,
+    # so dagster dev finds no dagster.yaml it would ignore beside a DAGSTER_HOME.
+    assert b"will not be used" not in output

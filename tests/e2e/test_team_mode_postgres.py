@@ -135,7 +135,7 @@ class Reader(threading.Thread):
 def dagster_home(path: Path, storage: str = "") -> Path:
     """The repo's dagster.yaml in `path`, plus `storage` settings."""
     path.mkdir()
-    (path / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text() + storage)
+    (path / "dagster.yaml").write_text((ROOT / "instance" / "dagster.yaml").read_text() + storage)
     return path
 
 

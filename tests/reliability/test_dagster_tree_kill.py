@@ -171,7 +171,7 @@ def test_the_next_run_completes_by_itself_after_the_whole_tree_is_killed(
 ) -> None:
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(ROOT / "instance" / "dagster.yaml", home / "dagster.yaml")
     watchlist = yaml.safe_load((ROOT / "watchlist.yaml").read_text())
     watchlist["keyapi"].update(regions=["US"], rank_fields=["views"], pages=2)
     (tmp_path / "watchlist.yaml").write_text(yaml.safe_dump(watchlist))

@@ -63,7 +63,7 @@ def table_counts(path: Path) -> dict[str, int]:
 def test_the_demo_loads_every_vendor_and_a_second_run_changes_no_row_count(tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(ROOT / "instance" / "dagster.yaml", home / "dagster.yaml")
     warehouse = tmp_path / "lake"
     env = {**os.environ, "DAGSTER_HOME": str(home), "WAREHOUSE_PATH": str(warehouse)}
     first = run_demo(env)
