@@ -109,7 +109,7 @@ def test_rate_limits_and_server_errors_give_the_same_rows_as_a_clean_run(sim, wa
 
 
 def test_timeouts_and_truncated_bodies_are_retried(sim, warehouse):
-    sim.set_faults("keyapi", script=["slow", "truncated", "503"], slow_seconds=3)
+    sim.set_faults("keyapi", script=["slow", "truncated", "503"], slow_seconds=9)
     report = load(warehouse, dates=DAYS[:1])
     assert report.stopped_by is None
     assert report.requests.statuses["timeout"] == 1
