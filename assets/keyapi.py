@@ -8,6 +8,7 @@ from no setting at all, so a bad one never stops the definitions from loading.
 """
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import dagster as dg
 from dagster_dlt import DagsterDltResource, build_dlt_asset_specs
@@ -38,6 +39,17 @@ _DESCRIPTIONS = {
 }
 
 
+# The schedules pull each period once it is published: warn when one night (week, month) was
+# missed, with two hours of slack, and fail after two. The daemon evaluates these policies.
+_PERIOD = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=31)}
+FRESHNESS = {
+    period: dg.FreshnessPolicy.time_window(
+        warn_window=every + timedelta(hours=2), fail_window=2 * every + timedelta(hours=2)
+    )
+    for period, every in _PERIOD.items()
+}
+
+
 def keyapi_rankings(period: str) -> dg.AssetsDefinition:
     """The ingest asset of one period type (`day`, `week` or `month`)."""
     partitions_def = PARTITIONS_BY_PERIOD[period]
@@ -47,13 +59,16 @@ def keyapi_rankings(period: str) -> dg.AssetsDefinition:
     keys = {table: PRIMARY_KEY}
 
     @dg.multi_asset(
-        specs=build_dlt_asset_specs(
-            spec_source(keyapi_source, period=period),
-            spec_pipeline(pipeline_name, DATASET),
-            RawTableTranslator(
-                DATASET, "keyapi", {"period": period, "vendor": "keyapi"}, _DESCRIPTIONS[period]
-            ),
-        ),
+        specs=[
+            spec.replace_attributes(freshness_policy=FRESHNESS[period])
+            for spec in build_dlt_asset_specs(
+                spec_source(keyapi_source, period=period),
+                spec_pipeline(pipeline_name, DATASET),
+                RawTableTranslator(
+                    DATASET, "keyapi", {"period": period, "vendor": "keyapi"}, _DESCRIPTIONS[period]
+                ),
+            )
+        ],
         check_specs=[*key_check_specs(DATASET, keys), *drift_check_specs(DATASET, [table])],
         name=pipeline_name,
         partitions_def=partitions_def,

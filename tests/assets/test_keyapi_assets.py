@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import dagster as dg
 import pytest
 
@@ -20,6 +22,20 @@ def test_assets_are_keyed_by_table_grouped_and_pooled():
         assert spec.kinds == {"dlt", "ducklake"}
         assert not list(spec.deps), "no invented upstream assets"
         assert BY_PERIOD[period].op.pool == "vendor_keyapi"
+
+
+@pytest.mark.parametrize(
+    ("period", "warn_hours", "fail_hours"),
+    [("day", 26, 50), ("week", 7 * 24 + 2, 14 * 24 + 2), ("month", 31 * 24 + 2, 62 * 24 + 2)],
+)
+def test_each_ranking_warns_after_one_missed_period_and_fails_after_two(
+    period, warn_hours, fail_hours
+):
+    policy = next(iter(BY_PERIOD[period].specs)).freshness_policy
+    assert (policy.warn_window.to_timedelta(), policy.fail_window.to_timedelta()) == (
+        timedelta(hours=warn_hours),
+        timedelta(hours=fail_hours),
+    )
 
 
 @pytest.mark.parametrize(
