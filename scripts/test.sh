@@ -23,14 +23,12 @@ echo "==> ruff"
 ruff check .
 echo "==> pytest"
 set +e
-# Three workers, a test file each at a time (module fixtures stay shared): much of the suite
-# waits on servers, rate-limit sleeps, run monitoring and kill trials, so three overlap on
-# 2 cores. Files go out in collection order, the slowest first (tests/conftest.py), not
-# xdist's default of most tests first, which left the one-test demo and tree-kill files to
-# run alone at the end (29 min against 25.8 with two workers).
+# Two workers, a test file each at a time (module fixtures stay shared): much of the suite
+# waits on servers, rate-limit sleeps, run monitoring and kill trials, so two overlap on
+# 2 cores. Measured on fresh clones: 25.8 min of pytest with two workers, 28.2 with three;
+# sending the slowest files first ran them all at once (load average 15) and was slower.
 # PYTEST_WORKERS=0 runs it in one process; the 25 slowest cases are listed at the end.
-python -m pytest -n "${PYTEST_WORKERS:-3}" --dist loadfile --no-loadscope-reorder \
-  --durations=25 "$@"
+python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile --durations=25 "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

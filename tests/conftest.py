@@ -20,33 +20,11 @@ ROOT = Path(__file__).resolve().parents[1]
 FAST_CLIENT = {
     "REQUESTS_PER_SECOND": "0",
     "BACKOFF_BASE": "0.01",
-    # Loopback answers in milliseconds, but three test workers share 2 cores: a tighter
+    # Loopback answers in milliseconds, but two test workers share 2 cores: a tighter
     # timeout turns a starved simulator thread into a retry and an exact request count off.
     "READ_TIMEOUT": "8",
     "MAX_ATTEMPTS": "6",
 }
-
-# The slowest files first: the test workers (scripts/test.sh) start on them together and the
-# many short files fill in around them, instead of one long file running alone at the end.
-SLOWEST_FIRST = (
-    "tests/reliability/test_crash_trials.py",
-    "tests/e2e/test_dagster_ui.py",
-    "tests/scripts/test_demo.py",
-    "tests/assets/test_warehouse_assets.py",
-    "tests/warehouse/test_dbt_project.py",
-    "tests/bench/test_bench.py",
-    "tests/reliability/test_dagster_tree_kill.py",
-    "tests/warehouse/test_questions.py",
-    "tests/e2e/test_team_mode_postgres.py",
-    "tests/reliability/test_soak.py",
-    "tests/bench/test_models.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Collect `SLOWEST_FIRST` first, in that order; every other file keeps its place."""
-    rank = {path: n for n, path in enumerate(SLOWEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))
 
 
 @pytest.fixture(scope="session")
