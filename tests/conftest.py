@@ -128,3 +128,32 @@ def materialize(
         raise_on_error=False,
         **kwargs,
     )
+
+
+def drift_of(result: dg.ExecuteInProcessResult) -> tuple[list[dict], dict[str, Any]]:
+    """A run's `schema_drift` metadata rows and its `schema_drift` check evaluations by table,
+    from the materialization or, for a failed run, from the step failure."""
+    checks = {
+        e.asset_key.path[-1]: e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "schema_drift"
+    }
+    mats = result.get_asset_materialization_events()
+    if mats:
+        meta = mats[0].materialization.metadata
+    else:
+        (failure,) = result.get_step_failure_events()
+        meta = failure.step_failure_data.user_failure_data.metadata
+    return meta["schema_drift"].value, checks
+
+
+def one_drift_of(result: dg.ExecuteInProcessResult) -> tuple[list[dict], Any]:
+    """`drift_of` for a run of one raw table: its rows and its one check evaluation."""
+    drifted, checks = drift_of(result)
+    (check,) = checks.values()
+    return drifted, check
+
+
+def named(drifted: list[dict]) -> set[tuple[str, str, str, str, str]]:
+    """Drift rows as (vendor, table, field, kind, partition)."""
+    return {(d["vendor"], d["table"], d["field"], d["kind"], d["partition"]) for d in drifted}

@@ -15,7 +15,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from assets.drift import contract_failure
 from assets.keyapi import keyapi_assets
 from pipelines.fields import RAW_CONTRACT
-from tests.conftest import count, materialize, rows
+from tests.conftest import count, materialize, named, one_drift_of, rows
 
 DAILY = next(a for a in keyapi_assets if next(iter(a.specs)).tags["period"] == "day")
 TABLE = "raw_keyapi.video_rankings_daily"
@@ -27,26 +27,10 @@ def run(warehouse, watchlist, partition=DAY):
     return materialize([DAILY], warehouse, watchlist, partition_key=partition)
 
 
-def drift_of(result) -> tuple[list[dict], dg.AssetCheckEvaluation]:
-    """The run's `schema_drift` rows and its `schema_drift` check evaluation."""
-    (check,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "schema_drift"]
-    mats = result.get_asset_materialization_events()
-    if mats:
-        meta = mats[0].materialization.metadata
-    else:
-        (failure,) = result.get_step_failure_events()
-        meta = failure.step_failure_data.user_failure_data.metadata
-    return meta["schema_drift"].value, check
-
-
-def named(drifted: list[dict]) -> set[tuple[str, str, str, str, str]]:
-    return {(d["vendor"], d["table"], d["field"], d["kind"], d["partition"]) for d in drifted}
-
-
 def test_clean_load_passes_the_drift_check(sim, warehouse, watchlist):
     result = run(warehouse, watchlist)
     assert result.success
-    drifted, check = drift_of(result)
+    drifted, check = one_drift_of(result)
     assert drifted == [] and check.passed
     assert check.severity == dg.AssetCheckSeverity.WARN
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
@@ -66,7 +50,7 @@ def test_repull_without_a_field_keeps_stored_values_and_warns(sim, warehouse, wa
     assert rows(warehouse, names) == stored, "every stored nick_name is intact"
     loads = rows(warehouse, f"select distinct _dlt_load_id from {TABLE}")
     assert len(loads) == 1 and loads != first_load, "the slices were re-pulled, not skipped"
-    drifted, check = drift_of(result)
+    drifted, check = one_drift_of(result)
     assert named(drifted) == {("keyapi", "video_rankings_daily", "nick_name", "missing", DAY)}
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert check.metadata["drifted_fields"].value == 1
@@ -80,7 +64,7 @@ def test_field_missing_on_a_first_load_has_nothing_to_keep(sim, warehouse, watch
     result = run(warehouse, watchlist)
     assert result.success
     assert count(warehouse, f"select count(nick_name) from {TABLE}") == 0
-    drifted, check = drift_of(result)
+    drifted, check = one_drift_of(result)
     assert named(drifted) == {("keyapi", "video_rankings_daily", "nick_name", "missing", DAY)}
     assert not check.passed
 
@@ -91,12 +75,12 @@ def test_added_field_is_named_and_lands_as_text(sim, warehouse, watchlist):
     assert result.success
     assert count(warehouse, f"select count(*) from {TABLE} where new_vendor_field = 'sim-drift'")
     assert count(warehouse, f"select count(new_vendor_field) from {TABLE}") == ROWS
-    drifted, check = drift_of(result)
+    drifted, check = one_drift_of(result)
     assert named(drifted) == {("keyapi", "video_rankings_daily", "new_vendor_field", "added", DAY)}
     assert not check.passed
     sim.reset_faults()
     again = run(warehouse, watchlist)
-    assert drift_of(again)[1].passed, "a load without the field has no drift"
+    assert one_drift_of(again)[1].passed, "a load without the field has no drift"
 
 
 def test_readable_retype_is_named_and_kept(sim, warehouse, watchlist, tmp_path):
@@ -108,7 +92,7 @@ def test_readable_retype_is_named_and_kept(sim, warehouse, watchlist, tmp_path):
     result = run(retyped, watchlist)
     assert result.success
     assert sorted(rows(retyped, counts)) == clean, "digit strings still read as the counts"
-    drifted, check = drift_of(result)
+    drifted, check = one_drift_of(result)
     fields = {d["field"] for d in drifted if d["kind"] == "type_change"}
     assert "total_views_cnt" in fields and "total_video_sale_gmv_amt" in fields
     assert {d["detail"] for d in drifted} == {"number -> string"}
@@ -122,7 +106,7 @@ def test_unreadable_retype_fails_the_run_naming_the_field_and_warns(sim, warehou
     assert not result.success
     (failure,) = result.get_step_failure_events()
     assert "total_views_cnt" in failure.step_failure_data.error.message
-    drifted, check = drift_of(result)
+    drifted, check = one_drift_of(result)
     assert ("keyapi", "video_rankings_daily", "total_views_cnt", "type_change", DAY) in named(
         drifted
     )

@@ -13,7 +13,7 @@ import pytest
 from assets.ensembledata import DATASET, ensembledata_tiktok
 from assets.resources import WatchlistResource
 from pipelines.ensembledata import TABLES
-from tests.conftest import materialize, rows, today
+from tests.conftest import drift_of, materialize, named, rows, today
 
 DESCRIPTIONS = f"select aweme_id, description from {DATASET}.videos order by aweme_id"
 NICKNAMES = f"select uid, nickname from {DATASET}.users order by uid"
@@ -45,26 +45,6 @@ def watchlist(tmp_path, pages: int = 1, creator: str | None = None) -> Watchlist
 
 def run(warehouse, watch, instance) -> dg.ExecuteInProcessResult:
     return materialize([ensembledata_tiktok], warehouse, watch, instance, partition_key=today())
-
-
-def drift_of(result) -> tuple[list[dict], dict[str, dg.AssetCheckEvaluation]]:
-    """The run's `schema_drift` rows and its `schema_drift` evaluations by table."""
-    checks = {
-        e.asset_key.path[-1]: e
-        for e in result.get_asset_check_evaluations()
-        if e.check_name == "schema_drift"
-    }
-    mats = result.get_asset_materialization_events()
-    if mats:
-        meta = mats[0].materialization.metadata
-    else:
-        (failure,) = result.get_step_failure_events()
-        meta = failure.step_failure_data.user_failure_data.metadata
-    return meta["schema_drift"].value, checks
-
-
-def named(drifted: list[dict]) -> set[tuple[str, str, str, str, str]]:
-    return {(d["vendor"], d["table"], d["field"], d["kind"], d["partition"]) for d in drifted}
 
 
 def warned(checks: dict[str, dg.AssetCheckEvaluation]) -> set[str]:

@@ -15,7 +15,7 @@ import pytest
 
 from assets.resources import WatchlistResource
 from assets.tiktok_research import tiktok_research_videos
-from tests.conftest import count, materialize, rows
+from tests.conftest import count, materialize, named, one_drift_of, rows
 
 TABLE = "raw_tiktok_research.videos"
 DAY = "2026-03-03"
@@ -32,22 +32,6 @@ def watchlist(tmp_path, mode: str = "query") -> WatchlistResource:
 
 def run(warehouse, watch: WatchlistResource) -> dg.ExecuteInProcessResult:
     return materialize([tiktok_research_videos], warehouse, watch, partition_key=DAY)
-
-
-def drift_of(result) -> tuple[list[dict], dg.AssetCheckEvaluation]:
-    """The run's `schema_drift` rows and its `schema_drift` check evaluation."""
-    (check,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "schema_drift"]
-    mats = result.get_asset_materialization_events()
-    if mats:
-        meta = mats[0].materialization.metadata
-    else:
-        (failure,) = result.get_step_failure_events()
-        meta = failure.step_failure_data.user_failure_data.metadata
-    return meta["schema_drift"].value, check
-
-
-def named(drifted: list[dict]) -> set[tuple[str, str, str, str, str]]:
-    return {(d["vendor"], d["table"], d["field"], d["kind"], d["partition"]) for d in drifted}
 
 
 @pytest.mark.parametrize("mode", ["query", "task"])
@@ -68,7 +52,7 @@ def test_repull_without_a_field_keeps_stored_values_and_warns(
     assert [(i, v) for i, v, _ in rows(warehouse, VIEWS)] == [(i, v) for i, v, _ in stored]
     loads = rows(warehouse, f"select distinct _dlt_load_id from {TABLE}")
     assert len(loads) == 1 and loads != first_load, "the day was re-pulled, not skipped"
-    drifted, check = drift_of(result)
+    drifted, check = one_drift_of(result)
     assert named(drifted) == {("tiktok_research", "videos", "view_count", "missing", DAY)}
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert check.metadata["drifted_fields"].value == 1
@@ -84,7 +68,7 @@ def test_field_not_asked_for_is_named_and_dropped_and_a_clean_load_passes(sim, w
     assert count(warehouse, f"select count(*) from {TABLE}") == videos
     columns = rows(warehouse, f"select column_name from (describe {TABLE})")
     assert ("new_vendor_field",) not in columns, "the row schema is fixed"
-    drifted, check = drift_of(result)
+    drifted, check = one_drift_of(result)
     assert named(drifted) == {("tiktok_research", "videos", "new_vendor_field", "added", DAY)}
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
 
@@ -92,7 +76,7 @@ def test_field_not_asked_for_is_named_and_dropped_and_a_clean_load_passes(sim, w
     clean = run(warehouse, watchlist(tmp_path))
     assert clean.success
     assert count(warehouse, f"select count(*) from {TABLE}") == videos
-    drifted, check = drift_of(clean)
+    drifted, check = one_drift_of(clean)
     assert drifted == [] and check.passed
     assert check.metadata["drift"].value == "none"
 
@@ -103,7 +87,7 @@ def test_unreadable_retype_fails_the_run_naming_the_field_and_warns(sim, warehou
     assert not result.success
     (failure,) = result.get_step_failure_events()
     assert "like_count" in failure.step_failure_data.error.message
-    drifted, check = drift_of(result)
+    drifted, check = one_drift_of(result)
     assert named(drifted) == {("tiktok_research", "videos", "like_count", "type_change", DAY)}
     assert {d["detail"] for d in drifted} == {"number -> string"}
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN

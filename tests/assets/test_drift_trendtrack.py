@@ -16,7 +16,7 @@ from assets.resources import WatchlistResource
 from assets.trendtrack import trendtrack_library
 from pipelines.report import RunReport
 from pipelines.trendtrack import PAGE_PARTS, TABLES, Harvest, TrendtrackWatch, seed_drift
-from tests.conftest import count, materialize, rows, today
+from tests.conftest import count, drift_of, materialize, named, rows, today
 from tests.pipelines.test_trendtrack import OBSERVED, SEED_ITEM, parse
 
 TABLE = "raw_trendtrack.library_items"
@@ -40,26 +40,6 @@ def tt_watchlist(tmp_path) -> WatchlistResource:
 
 def run(warehouse, watchlist) -> dg.ExecuteInProcessResult:
     return materialize([trendtrack_library], warehouse, watchlist, partition_key=today())
-
-
-def drift_of(result) -> tuple[list[dict], dict[str, dg.AssetCheckEvaluation]]:
-    """The run's `schema_drift` rows and its `schema_drift` evaluations by table."""
-    checks = {
-        e.asset_key.path[-1]: e
-        for e in result.get_asset_check_evaluations()
-        if e.check_name == "schema_drift"
-    }
-    mats = result.get_asset_materialization_events()
-    if mats:
-        meta = mats[0].materialization.metadata
-    else:
-        (failure,) = result.get_step_failure_events()
-        meta = failure.step_failure_data.user_failure_data.metadata
-    return meta["schema_drift"].value, checks
-
-
-def named(drifted: list[dict]) -> set[tuple[str, str, str, str, str]]:
-    return {(d["vendor"], d["table"], d["field"], d["kind"], d["partition"]) for d in drifted}
 
 
 def test_the_seed_example_has_no_drift_and_each_table_names_its_own_fields():
