@@ -196,8 +196,8 @@ class VendorResponse:
     request_id: str | None
 
 
-class _RateLimiter:
-    """Spaces requests at least 1/rps apart, across threads."""
+class RateLimiter:
+    """Spaces requests at least 1/rps apart, across threads (and clients that share it)."""
 
     def __init__(self, requests_per_second: float | None) -> None:
         self._interval = 1.0 / requests_per_second if requests_per_second else 0.0
@@ -261,7 +261,9 @@ class VendorClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         auth_provider: AuthProvider | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
+        """`limiter`: another client's, when one vendor limit covers both (a token endpoint)."""
         self.profile = profile
         self.settings = settings or ClientSettings()
         self.stats = stats if stats is not None else RequestStats()
@@ -282,7 +284,7 @@ class VendorClient:
             )
         self._secret = secret
         self._sleep = sleep
-        self._limiter = _RateLimiter(self.settings.requests_per_second)
+        self.limiter = limiter or RateLimiter(self.settings.requests_per_second)
         headers = {"Accept": "application/json", "User-Agent": "tiktok-trends-warehouse/0.1"}
         if profile.auth == "bearer" and auth_provider is None:
             headers["Authorization"] = f"Bearer {secret.reveal()}"
@@ -354,14 +356,15 @@ class VendorClient:
         endpoint = f"{method} {path}"
         attempts = self.settings.max_attempts
         for attempt in range(1, attempts + 1):
-            self._limiter.wait()
             retry_after: float | None = None
+            # The credential first: fetching a token is a request under a shared limit too.
+            headers = (
+                {"Authorization": self._auth_provider.header()}
+                if self._auth_provider is not None
+                else None
+            )
+            self.limiter.wait()
             try:
-                headers = (
-                    {"Authorization": self._auth_provider.header()}
-                    if self._auth_provider is not None
-                    else None
-                )
                 response = self._http.request(
                     method, path, params=query, json=json_body, data=form, headers=headers
                 )

@@ -243,6 +243,8 @@ def tiktok_research_source(
                 settings,
                 stats=run_report.requests,
                 auth_provider=MeteredAuth(token, run_budget),
+                # One requests-per-second limit for the vendor: a token refresh counts too.
+                limiter=token_client.limiter,
             )
         except VendorError as exc:
             run_report.stopped_by = exc

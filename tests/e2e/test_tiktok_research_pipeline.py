@@ -11,6 +11,7 @@ import pytest
 from dagster._core.errors import DagsterExecutionInterruptedError
 
 import pipelines.tiktok_research as research
+from bench.limits import LimitedSimulator
 from pipelines.errors import AuthError, QuotaExhausted
 from pipelines.report import RunReport
 from pipelines.tiktok_research import (
@@ -389,3 +390,20 @@ def test_wrong_client_secret_fails_once_naming_the_setting_not_the_secret(
     assert "invalid_client" in text and "__CLIENT_SECRET" in text
     assert "wrong-secret-123" not in text
     assert sim.stats("tiktok_research")["total"] == before + 1, "one token request, no retry"
+
+
+def test_the_token_request_counts_against_the_vendors_one_rate_limit(warehouse, monkeypatch):
+    """The OAuth token and the queries share one `requests_per_second`: a vendor refusing
+    anything faster than 1 a second serves every request the first time."""
+    with LimitedSimulator(rps={"tiktok_research": 1.0}).start() as limited:
+        for name, value in limited.source_env().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv(f"{PREFIX}REQUESTS_PER_SECOND", "1")
+        monkeypatch.setenv(f"{PREFIX}BACKOFF_BASE", "0.01")
+        report, budget = load(warehouse, days=DAYS[:1])
+        served = [s.target for s in limited.served["tiktok_research"]]
+        refused = limited.refused["tiktok_research"]
+    assert report.stopped_by is None
+    assert refused == 0
+    assert served[0].startswith("/tiktok_research/v2/oauth/token/")
+    assert len(served) == budget.spent + 1 >= 2
