@@ -8,7 +8,9 @@ renamed as (
         'tiktok_research' as vendor,
         query_name,
         id as video_id,
-        lower(ltrim(username, '@')) as creator_handle,
+        -- a handle never holds control characters: a NUL the API sends inside one is dropped, so the
+        -- creator joins the handle other vendors know it by (raw keeps the username as sent)
+        lower(ltrim(regexp_replace(username, '[\x00-\x1f\x7f]', '', 'g'), '@')) as creator_handle,
         create_time as video_created_at,
         create_day as created_on,
         pulled_at as observed_at,
