@@ -102,7 +102,7 @@ def watch_for(sim) -> dict[str, Any]:
         "daily_units_budget": 1000,
         "max_pages": 2,
         "hashtags": ["skincare"],
-        "hashtag_full_searches": [{"name": "speedrun", "days": 2, "max_cursor": 30}],
+        "hashtag_full_searches": [{"name": "fyp", "days": 2, "max_cursor": 30}],
         "keywords": [
             {"name": "honest review", "period": 7, "country": "US"},
             {"name": "gadgets", "period": 7, "country": "US", "full": True},
@@ -178,8 +178,8 @@ def test_every_family_lands_typed_with_exact_ids(frozen, warehouse):
     assert report.walk_ends["depth"] >= 1 and report.walk_ends["end"] >= 1
 
     # hashtag recent-posts: every post of the last 2 days, cut at max_cursor, newest first
-    recent = sim_ed._recent(at_now(sim), 2, lambda v: "speedrun" in v.hashtags)
-    assert len(recent) > 30 and hits(warehouse, "hashtag_full:speedrun") == [
+    recent = sim_ed._recent(at_now(sim), 2, lambda v: "fyp" in v.hashtags)
+    assert len(recent) > 30 and hits(warehouse, "hashtag_full:fyp") == [
         v.video_id for v in recent[:30]
     ]
     assert report.units_by_endpoint[ed.HASHTAG_RECENT_POSTS] == 2  # 30 posts, 20 a unit
