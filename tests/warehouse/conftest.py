@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 from collections.abc import Iterator
@@ -34,11 +35,27 @@ def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def raw_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WarehouseResource]:
+def raw_lake(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> WarehouseResource:
     """Every vendor's raw tables, loaded by the real dlt pipelines (the nightly jobs' ingest
     steps) from the simulator over real HTTP: KeyAPI's last two days, week and month, two
-    Research publish days, and today's snapshots. The models are not built here."""
-    yield load_raw_lake(tmp_path_factory.mktemp("raw_lake"), INGEST_DAYS, INGEST_DAYS)
+    Research publish days, and today's snapshots. The models are not built here.
+
+    Loaded once for the whole run: under xdist the first worker to ask loads it into the
+    run's shared temp dir while holding a lock, and the others wait for it (pytest-xdist's
+    recipe for a session fixture run once). Tests only read it, or copy it (`copy_lake`).
+    """
+    if worker_id == "master":
+        return load_raw_lake(tmp_path_factory.mktemp("raw_lake"), INGEST_DAYS, INGEST_DAYS)
+    root = tmp_path_factory.getbasetemp().parent / "raw_lake"
+    with open(f"{root}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, however we leave
+        if not (root / "loaded").exists():
+            shutil.rmtree(root, ignore_errors=True)  # a load cut short by a failure
+            root.mkdir()
+            lake = load_raw_lake(root, INGEST_DAYS, INGEST_DAYS)
+            (root / "loaded").touch()
+            return lake
+    return WarehouseResource(path=str(root / "lake"))
 
 
 def load_raw_lake(root: Path, keyapi_days: int, research_days: int) -> WarehouseResource:
