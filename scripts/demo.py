@@ -9,19 +9,25 @@ then every dbt model and its checks (`warehouse_models_job`: with no daemon here
 automation does not run). A failed pull is reported on one line and the others
 still run. The simulator's clock is pinned to the start of the UTC day, so running
 it again the same day replaces the same partitions with the same data: no row count changes.
+A demo killed mid-run (kill -9, a closed terminal) leaves its run STARTED and its pool slot
+held; the next demo marks that run failed and frees the slot before it starts (no daemon
+watches this instance to do it), so a plain re-run completes.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -45,6 +51,42 @@ PARALLEL_RUNS = 1
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 # No daemon runs here, so nothing evaluates the models' automation: the demo builds them.
 MODELS_JOB = "warehouse_models_job"
+DEMO_TAGS = {"source": "demo"}
+UNFINISHED = [
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+
+
+class DemoBusy(Exception):
+    """Another demo holds this instance: its runs are live, not orphans."""
+
+
+@contextmanager
+def demo_lock(instance: dg.DagsterInstance) -> Iterator[None]:
+    """One demo per Dagster home at a time. The kernel drops the lock when its process dies,
+    however it dies, so holding it proves every unfinished demo run is an orphan."""
+    path = Path(instance.root_directory) / "demo.lock"
+    with path.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DemoBusy(f"another demo is running on {instance.root_directory}") from None
+        yield
+
+
+def fail_orphaned_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark failed the demo runs a killed demo left unfinished, and free their pool slots:
+    the run monitor would, but it lives in the daemon, which the demo does not start."""
+    orphans = instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED, tags=DEMO_TAGS))
+    for run in orphans:
+        instance.report_run_failed(
+            run, "Its demo process ended without finishing it (killed?); the next demo failed it."
+        )
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+    return [run.run_id for run in orphans]
 
 
 def last_keys(
@@ -98,7 +140,7 @@ def run_job(name: str, keys: list[str]) -> JobOutcome:
             tags={
                 "dagster/asset_partition_range_start": keys[0],
                 "dagster/asset_partition_range_end": keys[-1],
-                "source": "demo",
+                **DEMO_TAGS,
             },
             raise_on_error=False,
         )
@@ -225,15 +267,31 @@ def main(argv: list[str] | None = None) -> int:
     # the start of the UTC day, so every run on one day sees the same vendor data.
     now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     runs = demo_runs(now)
+    with dg.DagsterInstance.get() as instance:
+        try:
+            with demo_lock(instance):
+                for run_id in fail_orphaned_runs(instance):
+                    print(
+                        f"==> run {run_id[:8]} of a killed demo marked failed, its slots freed",
+                        flush=True,
+                    )
+                return run_demo(runs, now, args.parallel)
+        except DemoBusy as busy:
+            print(f"error: {busy}; wait for it to end, or set DAGSTER_HOME", file=sys.stderr)
+            return 2
+
+
+def run_demo(runs: list[tuple[str, list[str]]], now: datetime, parallel: int) -> int:
+    """The pulls, then the models, against a simulator pinned at `now`; 1 if any failed."""
     started = time.monotonic()
     with Simulator(now=now).start() as sim:
         print(f"==> vendor simulator on {sim.url}", flush=True)
         os.environ.update(sim.source_env())
         for vendor in sim.vendors:
             os.environ[f"SOURCES__{vendor.upper()}__REQUESTS_PER_SECOND"] = "50"
-        outcomes = run_pulls(runs, args.parallel)
+        outcomes = run_pulls(runs, parallel)
         pulled = time.monotonic() - started
-        print(f"==> vendor pulls finished in {pulled:.1f}s ({args.parallel} at a time)")
+        print(f"==> vendor pulls finished in {pulled:.1f}s ({parallel} at a time)")
         models = run_job(MODELS_JOB, runs[-1][1])
         print("\n".join(models.lines), flush=True)
         outcomes.append(models)
