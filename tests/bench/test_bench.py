@@ -44,10 +44,10 @@ def test_every_vendor_is_compared_on_the_same_requests_under_its_limit(results: 
         assert v["requests"] >= 1 and v["pipeline_s"] > 0 and v["baseline_s"] > 0
         assert v["ratio"] == pytest.approx(v["baseline_s"] / v["pipeline_s"], rel=0.01)
         assert v["refused_by_limit"]["baseline"] == 0  # the bare loop paces itself
-        assert v["pipeline_rows"] > 0 and v["baseline_rows"] > 0
-    # 1 day x 2 regions x 2 fields x 1 page of 10: both paths store the same ranking rows.
+        assert v["pipeline_rows"] == v["baseline_rows"] > 0  # the same rows on both sides
+    # 1 day x 2 regions x 2 fields x 1 page of 10 ranking rows.
     assert vendors["keyapi"]["requests"] == 4
-    assert vendors["keyapi"]["pipeline_rows"] == vendors["keyapi"]["baseline_rows"] == 40
+    assert vendors["keyapi"]["pipeline_rows"] == 40
     assert vendors["tiktok_research"]["requests_per_second"] == 1.0
 
 
@@ -78,7 +78,7 @@ def test_load_path_lands_every_row_on_first_load_and_reload(results: dict) -> No
 
 @pytest.mark.slow
 def test_targets_table_names_every_target_and_files_are_written(results: dict) -> None:
-    assert 0 < results["startup_s"] < 120
+    assert 0 < results["startup_libraries_s"] < results["startup_s"] < 120
     targets = results["targets"]
     assert len(targets) == 7
     for row in targets:
