@@ -11,8 +11,12 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 
+# A shell started in the background (CI, nohup) hands its children SIGINT ignored, and dagster
+# dev then ignores SIGTERM too (it maps TERM to INT's handler): give it back the default.
+dagster_dev=(python -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])' dagster dev)
+
 if [ "${1:-}" != "--simulator" ]; then
-  exec dagster dev "$@"
+  exec "${dagster_dev[@]}" "$@"
 fi
 shift
 
@@ -58,10 +62,7 @@ done <"$sim_out"
 head -n 1 "$sim_out"
 echo "==> vendor settings exported: $(grep -c '^  export ' "$sim_out") (keys are the simulator's)"
 
-# A shell started in the background (CI, nohup) hands its children SIGINT ignored, and dagster
-# dev then ignores SIGTERM too (it maps TERM to INT's handler): give it back the default.
-python -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])' \
-  dagster dev -h 127.0.0.1 -p 3000 "$@" &
+"${dagster_dev[@]}" -h 127.0.0.1 -p 3000 "$@" &
 dev_pid=$!
 # `wait` returns early when a trapped signal arrives; the trap then stops everything.
 status=0

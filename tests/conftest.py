@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import httpx
 import pytest
 from dagster_dlt import DagsterDltResource
 
@@ -100,6 +105,41 @@ def rows(warehouse: WarehouseResource, sql: str) -> list[tuple]:
 def lake_bytes(warehouse: WarehouseResource) -> bytes:
     """Every byte the lake holds on disk (catalog and Parquet), to prove no secret landed."""
     return b"".join(path.read_bytes() for path in warehouse.lake.local_files())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_dagster(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
+    """Until the Dagster webserver at `url` answers; fails with the log's tail if `process`
+    (what serves it) exits first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{url}/server_info", timeout=2).is_success:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, f"exited during start-up:\n{log.read_text()[-3000:]}"
+        assert time.monotonic() < deadline, f"no Dagster UI at {url} within {timeout} s"
+        time.sleep(0.5)
+
+
+def session_pids(session: int) -> list[int]:
+    """Every live process of `session` (a script started as its leader, start_new_session)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getsid(int(entry.name)) == session:
+                found.append(int(entry.name))
+        except ProcessLookupError:
+            continue
+    return found
 
 
 def today() -> str:
