@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.conftest import free_port
 
 PG_ROOT = Path("/usr/lib/postgresql")
 PREFERRED_MAJOR = "15"
@@ -41,12 +42,6 @@ def find_bindir(root: Path = PG_ROOT) -> Path:
             "(`apt-get install -y postgresql`; .ci/run does it)"
         )
     return found[0]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

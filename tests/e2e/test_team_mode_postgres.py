@@ -31,8 +31,8 @@ from assets.keyapi import keyapi_assets
 from assets.resources import WarehouseResource, WatchlistResource
 from assets.trendtrack import trendtrack_checks, trendtrack_library
 from pipelines.lake import Lake, duckdb_config
-from tests.conftest import ROOT, materialize, today
-from tests.postgres import PostgresServer, free_port
+from tests.conftest import ROOT, free_port, materialize, today
+from tests.postgres import PostgresServer
 
 DAYS = ["2026-03-03", "2026-03-04"]
 KEYAPI_DAILY = next(a for a in keyapi_assets if next(iter(a.specs)).tags["period"] == "day")

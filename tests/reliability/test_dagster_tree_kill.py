@@ -17,7 +17,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,14 +25,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
-import httpx
 import pytest
 import yaml
 from dagster_graphql import DagsterGraphQLClient
 
 from assets.resources import WarehouseResource
 from simulator.server import Simulator
-from tests.conftest import FAST_CLIENT, ROOT
+from tests.conftest import FAST_CLIENT, ROOT, free_port, session_pids, wait_for_dagster
 from tests.reliability.harness import group_alive, record
 
 pytestmark = pytest.mark.slow
@@ -47,18 +45,12 @@ DAGSTER = str(Path(sys.executable).with_name("dagster"))
 KILLED_RUN_TIMEOUT = "20"  # dagster/max_runtime_seconds of the run that gets killed
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class DagsterDev:
     """`dagster dev` on a loopback port, in its own session (so its whole tree is found)."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.env, self.log, self.process = env, log, None
-        self.port = _free_port()
+        self.port = free_port()
 
     def start(self) -> None:
         with self.log.open("ab") as log:
@@ -79,16 +71,7 @@ class DagsterDev:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/server_info", timeout=2).is_success:
-                    return
-            except httpx.TransportError:
-                pass
-            assert self.process.poll() is None, self.log.read_text()[-3000:]
-            assert time.monotonic() < deadline, f"no dagster dev within {START_TIMEOUT} s"
-            time.sleep(0.5)
+        wait_for_dagster(f"http://127.0.0.1:{self.port}", self.process, self.log, START_TIMEOUT)
 
     def launch(self, tags: dict[str, str]) -> str:
         """A run of daily_job's KeyAPI ranking for DAY, once the code location answers."""
@@ -105,16 +88,7 @@ class DagsterDev:
 
     def pids(self) -> list[int]:
         assert self.process is not None
-        session = self.process.pid
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    if os.getsid(int(entry.name)) == session:
-                        found.append(int(entry.name))
-                except ProcessLookupError:
-                    continue
-        return found
+        return session_pids(self.process.pid)
 
     def kill_tree(self) -> int:
         """SIGKILL every process of the session; how many there were."""
