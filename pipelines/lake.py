@@ -22,13 +22,18 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-import dlt
 import duckdb
+from dlt.common.configuration import configspec
 from dlt.common.configuration.specs.connection_string_credentials import (
     ConnectionStringCredentials,
 )
 from dlt.common.destination import Destination
-from dlt.destinations.impl.ducklake.configuration import DuckLakeCredentials
+from dlt.destinations import ducklake
+from dlt.destinations.impl.duckdb.configuration import DuckDbConnectionPool
+from dlt.destinations.impl.ducklake.configuration import (
+    DuckLakeClientConfiguration,
+    DuckLakeCredentials,
+)
 
 from .errors import ConfigError
 from .redaction import redact, register
@@ -106,6 +111,66 @@ def duckdb_config() -> dict[str, str | bool]:
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": True,
     }
+
+
+@functools.cache
+def verify_extension_signatures() -> None:
+    """Load every copied extension once in a DuckDB that checks signatures (the default): a
+    file that is not the one DuckDB signed fails here, before any load job uses it."""
+    with duckdb.connect(config=duckdb_config()) as con:
+        for name in _EXTENSIONS.values():
+            con.execute(f"LOAD {name}")
+
+
+class _VerifiedOncePool(DuckDbConnectionPool):
+    """dlt's ducklake pool, its extensions' signatures checked once per process, not per job.
+
+    dlt opens a new DuckDB for every load job (`always_open_connection`: each client attaches
+    and detaches the lake), and each new DuckDB hashes the 70 MB of ducklake and sqlite
+    extensions again to check their signatures, about 150 ms a job. dlt hands `duckdb.connect`
+    no start-up setting but `custom_user_agent`, and `allow_unsigned_extensions` cannot be SET
+    later, so this pool opens the DuckDB and lets dlt's `borrow_conn` set it up as a new one.
+    """
+
+    def borrow_conn(
+        self,
+        global_config: dict | None = None,
+        local_config: dict | None = None,
+        pragmas: list[str] | None = None,
+    ) -> duckdb.DuckDBPyConnection:
+        verify_extension_signatures()
+        with self._conn_lock:
+            # dlt applies its settings to a connection it was handed only on a first borrow.
+            outstanding, self._conn_borrows = self._conn_borrows, 0
+            self._conn = duckdb.connect(config={"allow_unsigned_extensions": True})
+            try:
+                return super().borrow_conn(global_config, local_config, pragmas)
+            finally:
+                self._conn = None  # the borrower's now: `return_conn` closes it
+                self._conn_borrows += outstanding
+
+
+@configspec(init=False)
+class _LakeCredentials(DuckLakeCredentials):
+    def on_resolved(self) -> None:
+        self.conn_pool = _VerifiedOncePool(self, always_open_connection=True)
+
+
+@configspec
+class _LakeClientConfiguration(DuckLakeClientConfiguration):
+    credentials: _LakeCredentials = None
+
+
+class _LakeDestination(ducklake):
+    """dlt's ducklake destination with `_VerifiedOncePool`, named and typed as dlt's own."""
+
+    @property
+    def destination_type(self) -> str:
+        return ducklake().destination_type
+
+    @property
+    def spec(self) -> type:
+        return _LakeClientConfiguration
 
 
 def _checked_dir(setting: str, value: str) -> Path:
@@ -225,9 +290,9 @@ class Lake:
 
     def dlt_destination(self, staging_dataset_name_layout: str) -> Destination:
         """dlt's ducklake destination on this lake, loading extensions from the wheels."""
-        credentials = DuckLakeCredentials(LAKE_NAME, catalog=self.catalog, storage=self.data_path)
+        credentials = _LakeCredentials(LAKE_NAME, catalog=self.catalog, storage=self.data_path)
         credentials.global_config = duckdb_config()
-        return dlt.destinations.ducklake(
+        return _LakeDestination(
             credentials=credentials,
             staging_dataset_name_layout=staging_dataset_name_layout,
             override_data_path=self.relocatable,

@@ -1,4 +1,5 @@
-"""pipelines/lake.py: relative settings name paths from where the process was launched."""
+"""pipelines/lake.py: relative settings name paths from where the process was launched; dlt's
+load jobs open DuckDBs that skip a signature check this process already made."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import dlt
+import duckdb
 import pytest
 
 from assets.resources import DBT_EXECUTABLE, WAREHOUSE_PROJECT_DIR
@@ -44,3 +47,63 @@ def test_relative_warehouse_path_reaches_dbt_resolved_against_the_launch_directo
     assert debug.returncode == 0, debug.stdout + debug.stderr
     assert lake.sqlite_file.exists()
     assert not (WAREHOUSE_PROJECT_DIR / "my").exists()
+
+
+def test_dlt_load_jobs_get_fresh_duckdbs_set_up_by_dlt_and_a_merge_stays_exact(
+    tmp_path: Path,
+) -> None:
+    lake = Lake.from_settings(root=str(tmp_path / "lake"))
+    lake.prepare()
+    pipeline = dlt.pipeline(
+        "lake_pool",
+        destination=lake.dlt_destination("_dlt_staging_%s"),
+        dataset_name="raw_pool",
+        pipelines_dir=str(tmp_path / "dlt"),
+    )
+    # Named and typed as dlt's own ducklake: pipeline state and config sections unchanged.
+    assert pipeline.destination.destination_type == "dlt.destinations.ducklake"
+    assert pipeline.destination.destination_name == "ducklake"
+    with pipeline.destination_client() as client:
+        pool = client.config.credentials.conn_pool
+    assert isinstance(pool, lake_module._VerifiedOncePool)
+
+    # A second borrow while one is out still gets dlt's settings (a new DuckDB each time).
+    first, second = pool.borrow_conn(), pool.borrow_conn()
+    for con in (first, second):
+        settings = con.execute(
+            "select current_setting('extension_directory'), "
+            "current_setting('allow_unsigned_extensions')"
+        ).fetchone()
+        assert settings == (str(lake_module.extension_directory()), True)
+    first.execute("create table only_here (x int)")
+    assert second.execute("select count(*) from duckdb_tables() where table_name = 'only_here'")
+    assert second.fetchone() == (0,)
+    pool.return_conn(first)
+    pool.return_conn(second)
+    assert pool._conn_borrows == 0 and pool._conn is None
+
+    rows = [{"id": i, "day": "2026-12-01", "views": i * 10} for i in range(50)]
+    resource = dlt.resource(rows, name="stats", write_disposition="merge", primary_key="id")
+    for _ in range(2):  # a re-run replaces, never duplicates
+        pipeline.run(resource, loader_file_format="parquet")
+    with lake.connect(read_only=True) as con:
+        assert con.execute("select count(*), sum(views) from raw_pool.stats").fetchone() == (
+            50,
+            12_250,
+        )
+
+
+def test_an_extension_file_that_is_not_the_signed_one_fails_the_check_once_per_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DUCKDB_EXTENSION_DIRECTORY", str(tmp_path))
+    copied = next(lake_module.ensure_extensions().rglob("ducklake.duckdb_extension"))
+    data = bytearray(copied.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, so ensure_extensions keeps this copy
+    copied.write_bytes(bytes(data))
+    lake_module.verify_extension_signatures.cache_clear()
+    try:
+        with pytest.raises(duckdb.Error, match="ducklake"):
+            lake_module.verify_extension_signatures()
+    finally:
+        lake_module.verify_extension_signatures.cache_clear()
