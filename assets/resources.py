@@ -59,7 +59,8 @@ class WarehouseResource(dg.ConfigurableResource):
         (`run_dlt_source` removes it).
         """
         lake = self.lake
-        lake.prepare()
+        # a writer's first connection stores the lake's writer settings dlt's jobs then use
+        lake.connect().close()
         # Arrow tables skip dlt's row normalizer: ask it for the load id column anyway, so
         # staging can keep the latest load of a restated row.
         dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True

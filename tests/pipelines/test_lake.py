@@ -93,6 +93,74 @@ def test_dlt_load_jobs_get_fresh_duckdbs_set_up_by_dlt_and_a_merge_stays_exact(
         )
 
 
+def test_a_writer_stores_the_lake_row_group_size_and_its_files_use_it(tmp_path: Path) -> None:
+    lake = Lake.from_settings(root=str(tmp_path / "lake"))
+    con = lake.connect()
+    stored = "select value from ducklake_options('lake') where option_name = ?"
+    assert con.execute(stored, ["parquet_row_group_size"]).fetchone() == ("20000",)
+    con.execute("create schema s")
+    con.execute("create table s.t as select range as x from range(50000)")
+    files = con.execute("select data_file from ducklake_list_files('lake', 't', schema => 's')")
+    (path,) = files.fetchone()
+    groups = duckdb.sql(f"select count(*) from parquet_metadata('{path}')").fetchone()
+    assert groups == (3,)  # 20,000 + 20,000 + 10,000 rows
+
+
+def test_delete_insert_deletes_by_each_key_and_keeps_dlt_semantics(tmp_path: Path) -> None:
+    """Primary and merge key both set: a staged row replaces every stored row that shares its
+    primary key or its merge key; rows whose key part is NULL never match (as in dlt)."""
+    lake = Lake.from_settings(root=str(tmp_path / "lake"))
+    lake.prepare()
+    pipeline = dlt.pipeline(
+        "lake_merge",
+        destination=lake.dlt_destination("_dlt_staging_%s"),
+        dataset_name="raw_merge",
+        pipelines_dir=str(tmp_path / "dlt"),
+    )
+
+    def load(rows: list[dict]) -> None:
+        resource = dlt.resource(
+            rows,
+            name="items",
+            write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+            primary_key="id",
+            merge_key=["day", "region"],
+            columns={"region": {"data_type": "text", "nullable": True}},
+        )
+        pipeline.run(resource, loader_file_format="parquet")
+
+    load(
+        [
+            {"id": 1, "day": "d1", "region": "US", "v": 1},
+            {"id": 2, "day": "d1", "region": "US", "v": 2},
+            {"id": 3, "day": "d2", "region": "US", "v": 3},
+            {"id": 4, "day": "d3", "region": None, "v": 4},
+        ]
+    )
+    # slice (d1, US) restated with one row; id 3 moved to slice (d4, GB); a NULL region again
+    load(
+        [
+            {"id": 1, "day": "d1", "region": "US", "v": 10},
+            {"id": 3, "day": "d4", "region": "GB", "v": 30},
+            {"id": 5, "day": "d3", "region": None, "v": 5},
+        ]
+    )
+    with lake.connect(read_only=True) as con:
+        stored = con.execute("select id, v from raw_merge.items order by id").fetchall()
+    assert stored == [(1, 10), (3, 30), (4, 4), (5, 5)]
+    # one delete per key, the merge key's through its distinct values, none an OR
+    deletes = [
+        statement
+        for statement in lake_module._LakeMergeJob.gen_merge_sql(
+            [pipeline.default_schema.get_table("items")],
+            pipeline.destination_client().sql_client,
+        )
+        if statement.startswith('DELETE FROM "raw_merge"')
+    ]
+    assert len(deletes) == 2 and not any(" OR " in statement for statement in deletes)
+    assert lake_module._MERGE_KEYS_TABLE in deletes[1]
+
+
 def test_an_extension_file_that_is_not_the_signed_one_fails_the_check_once_per_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
