@@ -49,17 +49,23 @@ def test_relative_warehouse_path_reaches_dbt_resolved_against_the_launch_directo
     assert not (WAREHOUSE_PROJECT_DIR / "my").exists()
 
 
-def test_dlt_load_jobs_get_fresh_duckdbs_set_up_by_dlt_and_a_merge_stays_exact(
-    tmp_path: Path,
-) -> None:
+def _lake_pipeline(tmp_path: Path, name: str) -> tuple[Lake, dlt.Pipeline]:
+    """A dlt pipeline into a new embedded lake, through the lake's own destination."""
     lake = Lake.from_settings(root=str(tmp_path / "lake"))
     lake.prepare()
     pipeline = dlt.pipeline(
-        "lake_pool",
+        f"lake_{name}",
         destination=lake.dlt_destination("_dlt_staging_%s"),
-        dataset_name="raw_pool",
+        dataset_name=f"raw_{name}",
         pipelines_dir=str(tmp_path / "dlt"),
     )
+    return lake, pipeline
+
+
+def test_dlt_load_jobs_get_fresh_duckdbs_set_up_by_dlt_and_a_merge_stays_exact(
+    tmp_path: Path,
+) -> None:
+    lake, pipeline = _lake_pipeline(tmp_path, "pool")
     # Named and typed as dlt's own ducklake: pipeline state and config sections unchanged.
     assert pipeline.destination.destination_type == "dlt.destinations.ducklake"
     assert pipeline.destination.destination_name == "ducklake"
@@ -109,14 +115,7 @@ def test_a_writer_stores_the_lake_row_group_size_and_its_files_use_it(tmp_path: 
 def test_delete_insert_deletes_by_each_key_and_keeps_dlt_semantics(tmp_path: Path) -> None:
     """Primary and merge key both set: a staged row replaces every stored row that shares its
     primary key or its merge key; rows whose key part is NULL never match (as in dlt)."""
-    lake = Lake.from_settings(root=str(tmp_path / "lake"))
-    lake.prepare()
-    pipeline = dlt.pipeline(
-        "lake_merge",
-        destination=lake.dlt_destination("_dlt_staging_%s"),
-        dataset_name="raw_merge",
-        pipelines_dir=str(tmp_path / "dlt"),
-    )
+    lake, pipeline = _lake_pipeline(tmp_path, "merge")
 
     def load(rows: list[dict]) -> None:
         resource = dlt.resource(
