@@ -16,30 +16,17 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import duckdb
-from dlt.common.configuration import configspec
 from dlt.common.configuration.specs.connection_string_credentials import (
     ConnectionStringCredentials,
 )
 from dlt.common.destination import Destination
-from dlt.common.destination.client import FollowupJobRequest
-from dlt.common.destination.typing import PreparedTableSchema
-from dlt.common.schema.utils import get_columns_names_with_prop
-from dlt.destinations import ducklake
-from dlt.destinations.impl.duckdb.configuration import DuckDbConnectionPool
-from dlt.destinations.impl.ducklake.configuration import (
-    DuckLakeClientConfiguration,
-    DuckLakeCredentials,
-)
-from dlt.destinations.impl.ducklake.ducklake import DuckLakeClient, DuckLakeMergeFollowupJob
-from dlt.destinations.sql_client import SqlClientBase
 
 from .errors import ConfigError
 from .redaction import redact, register
@@ -64,8 +51,6 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # holds ~200 MiB at the same speed, and a scan, a point query and a distinct count over
 # those rows took the same time (40-50 ms, 35-40 ms, 0.39-0.42 s).
 PARQUET_ROW_GROUP_ROWS = 20_000
-# A merge job's distinct merge-key values (a temp table: each load job has its own DuckDB).
-_MERGE_KEYS_TABLE = "_lake_merge_keys"
 
 
 def redact_catalog(text: str) -> str:
@@ -133,128 +118,6 @@ def verify_extension_signatures() -> None:
     with duckdb.connect(config=duckdb_config()) as con:
         for name in _EXTENSIONS.values():
             con.execute(f"LOAD {name}")
-
-
-class _VerifiedOncePool(DuckDbConnectionPool):
-    """dlt's ducklake pool, its extensions' signatures checked once per process, not per job.
-
-    dlt opens a new DuckDB for every load job (`always_open_connection`: each client attaches
-    and detaches the lake), and each new DuckDB hashes the 70 MB of ducklake and sqlite
-    extensions again to check their signatures, about 150 ms a job. dlt hands `duckdb.connect`
-    no start-up setting but `custom_user_agent`, and `allow_unsigned_extensions` cannot be SET
-    later, so this pool opens the DuckDB and lets dlt's `borrow_conn` set it up as a new one.
-    """
-
-    def borrow_conn(
-        self,
-        global_config: dict | None = None,
-        local_config: dict | None = None,
-        pragmas: list[str] | None = None,
-    ) -> duckdb.DuckDBPyConnection:
-        verify_extension_signatures()
-        with self._conn_lock:
-            # dlt applies its settings to a connection it was handed only on a first borrow.
-            outstanding, self._conn_borrows = self._conn_borrows, 0
-            self._conn = duckdb.connect(config={"allow_unsigned_extensions": True})
-            try:
-                return super().borrow_conn(global_config, local_config, pragmas)
-            finally:
-                self._conn = None  # the borrower's now: `return_conn` closes it
-                self._conn_borrows += outstanding
-
-
-class _LakeMergeJob(DuckLakeMergeFollowupJob):
-    """dlt's delete-insert, deleting by the merge key's distinct staged values.
-
-    dlt deletes `WHERE EXISTS (SELECT 1 FROM staging WHERE pk = .. OR mk = ..)`. DuckDB
-    cannot hash-join an OR, and for a merge key with few values (KeyAPI: one per ranking
-    slice) it estimates its DISTINCT as large as the staging table, so it builds the join's
-    hash table on the stored rows instead: 1.5 GiB re-loading 5M rows. The keys go to a temp
-    table first (its size then known exactly), and each key deletes on its own: the same rows.
-    """
-
-    @classmethod
-    def gen_merge_sql(
-        cls, table_chain: Sequence[PreparedTableSchema], sql_client: SqlClientBase[Any]
-    ) -> list[str]:
-        sql = super().gen_merge_sql(table_chain, sql_client)
-        merge_keys = get_columns_names_with_prop(table_chain[0], "merge_key")
-        if merge_keys and any(_MERGE_KEYS_TABLE in statement for statement in sql):
-            _, staging = sql_client.get_qualified_table_names(table_chain[0]["name"])
-            keys = ", ".join(sql_client.escape_column_name(key) for key in merge_keys)
-            sql.insert(
-                0,
-                f"CREATE OR REPLACE TEMP TABLE {_MERGE_KEYS_TABLE} AS "
-                f"SELECT DISTINCT {keys} FROM {staging};",
-            )
-        return sql
-
-    @classmethod
-    def gen_key_table_clauses(
-        cls,
-        root_table_name: str,
-        staging_root_table_name: str,
-        primary_keys: Sequence[str],
-        merge_keys: Sequence[str],
-        for_delete: bool,
-        source_filter: str | None = None,
-    ) -> list[str]:
-        if source_filter:
-            return super().gen_key_table_clauses(
-                root_table_name,
-                staging_root_table_name,
-                primary_keys,
-                merge_keys,
-                for_delete,
-                source_filter=source_filter,
-            )
-        clauses = []
-        for keys, staged in (
-            (primary_keys, staging_root_table_name),
-            (merge_keys, _MERGE_KEYS_TABLE),
-        ):
-            if keys:
-                match = " AND ".join(f"d.{key} = s.{key}" for key in keys)
-                clauses.append(
-                    f"FROM {root_table_name} as d WHERE EXISTS (SELECT 1 FROM {staged} as s "
-                    f"WHERE {match})"
-                )
-        return clauses
-
-
-class _LakeClient(DuckLakeClient):
-    def _create_merge_followup_jobs(
-        self, table_chain: Sequence[PreparedTableSchema]
-    ) -> list[FollowupJobRequest]:
-        return [_LakeMergeJob.from_table_chain(table_chain, self.sql_client)]
-
-
-@configspec(init=False)
-class _LakeCredentials(DuckLakeCredentials):
-    def on_resolved(self) -> None:
-        self.conn_pool = _VerifiedOncePool(self, always_open_connection=True)
-
-
-@configspec
-class _LakeClientConfiguration(DuckLakeClientConfiguration):
-    credentials: _LakeCredentials = None
-
-
-class _LakeDestination(ducklake):
-    """dlt's ducklake destination with `_VerifiedOncePool` and `_LakeMergeJob`, named and
-    typed as dlt's own."""
-
-    @property
-    def destination_type(self) -> str:
-        return ducklake().destination_type
-
-    @property
-    def spec(self) -> type:
-        return _LakeClientConfiguration
-
-    @property
-    def client_class(self) -> type:
-        return _LakeClient
 
 
 def _checked_dir(setting: str, value: str) -> Path:
@@ -374,9 +237,12 @@ class Lake:
 
     def dlt_destination(self, staging_dataset_name_layout: str) -> Destination:
         """dlt's ducklake destination on this lake, loading extensions from the wheels."""
-        credentials = _LakeCredentials(LAKE_NAME, catalog=self.catalog, storage=self.data_path)
+        # Imported here: dlt's destination classes load only in a process that loads data.
+        from .lake_destination import LakeCredentials, LakeDestination
+
+        credentials = LakeCredentials(LAKE_NAME, catalog=self.catalog, storage=self.data_path)
         credentials.global_config = duckdb_config()
-        return _LakeDestination(
+        return LakeDestination(
             credentials=credentials,
             staging_dataset_name_layout=staging_dataset_name_layout,
             override_data_path=self.relocatable,
