@@ -50,3 +50,23 @@
         true
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+  The same window as instants, for a TIMESTAMPTZ column: `column >= <start_date 00:00 UTC> and
+  column < <end_date 00:00 UTC>`, with `lookback_days` more days before. Read a source by the
+  column its de-duplication partitions on: DuckDB pushes this predicate into the DuckLake scan,
+  while a predicate on a day derived from the instant (`cast(timezone('UTC', observed_at) as
+  date)`) stops above the staging view's window and every day of history is read and sorted.
+-#}
+{% macro incremental_instant_window(column, lookback_days=0) -%}
+    {%- set start_date = var('start_date', none) -%}
+    {%- set end_date = var('end_date', none) -%}
+    {%- if is_incremental() and start_date is not none and end_date is not none -%}
+        {%- set first_day = modules.datetime.date.fromisoformat(start_date | string)
+            - modules.datetime.timedelta(days=lookback_days | int) -%}
+        ({{ column }} >= timestamptz '{{ first_day }} 00:00:00+00'
+        and {{ column }} < timestamptz '{{ end_date }} 00:00:00+00')
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}

@@ -28,11 +28,17 @@ with keyapi_gains as (
         max(saves_gained) as saves,
         max(load_id) as load_id
     from (
+        -- each source is read by period_start, the column its de-duplication partitions on (the
+        -- derived observed_on stops the filter above it): a period that closes in the window
+        -- began at most 31 days before it
         select * from {{ ref('stg_keyapi__video_rankings_daily') }}
+        where {{ incremental_window('period_start', lookback_days=3) }}
         union all by name
         select * from {{ ref('stg_keyapi__video_rankings_weekly') }}
+        where {{ incremental_window('period_start', lookback_days=3 + 31) }}
         union all by name
         select * from {{ ref('stg_keyapi__video_rankings_monthly') }}
+        where {{ incremental_window('period_start', lookback_days=3 + 31) }}
     ) as rankings
     group by video_id, vendor, period, observed_at, observed_on
 ),
@@ -53,6 +59,7 @@ research_totals as (
         saves,
         load_id
     from {{ ref('stg_tiktok_research__videos') }}
+    where {{ incremental_window('observed_on', lookback_days=3) }}
     -- one video matched by several watched queries was observed once per pull
     qualify row_number() over (partition by video_id, observed_at order by load_id desc, views desc) = 1
 ),
@@ -94,7 +101,7 @@ influtics_points as (
         cast(null as bigint) as saves,
         max(load_id) as load_id
     from {{ ref('stg_influtics__stats_points') }}
-    where video_id is not null
+    where video_id is not null and {{ incremental_instant_window('observed_at', lookback_days=3) }}
     group by video_id, observed_at
 ),
 
@@ -114,7 +121,8 @@ trendtrack_totals as (
         saves,
         load_id
     from {{ ref('stg_trendtrack__library_item_metrics') }}
-    where video_id is not null
+    -- the window filters before the qualify below, which partitions by observed_at, not the day
+    where video_id is not null and {{ incremental_window('observed_on', lookback_days=3) }}
     -- two library items (an ad and its organic twin) can point at one TikTok video
     qualify row_number() over (partition by video_id, observed_at order by views desc, load_id desc) = 1
 ),
