@@ -19,15 +19,23 @@ with caption_sightings as (
     where video_id is not null
 ),
 
+captions as (
+    -- a caption repeats in every ranking row of its video: its tags are read once per distinct caption
+    select video_id, vendor, video_description, min(observed_at) as first_seen_at, max(observed_at) as last_seen_at
+    from caption_sightings
+    where video_description like '%#%'
+    group by video_id, vendor, video_description
+),
+
 caption_tags as (
     -- a tag runs to the next space, '#' or ASCII punctuation other than '_' (TikTok's own rule; 'fypシ' stays whole)
     select
         video_id,
         vendor,
-        observed_at,
+        first_seen_at,
+        last_seen_at,
         unnest(regexp_extract_all(lower(video_description), '#([^\s#!-/:-@\[-^`{-~]+)', 1)) as hashtag
-    from caption_sightings
-    where video_description like '%#%'
+    from captions
 ),
 
 listed_tags as (
@@ -45,9 +53,10 @@ listed_tags as (
 ),
 
 tag_sightings as (
-    select video_id, vendor, observed_at, hashtag, false as from_caption from listed_tags
+    select video_id, vendor, observed_at as first_seen_at, observed_at as last_seen_at, hashtag, false as from_caption
+    from listed_tags
     union all
-    select video_id, vendor, observed_at, hashtag, true as from_caption from caption_tags
+    select video_id, vendor, first_seen_at, last_seen_at, hashtag, true as from_caption from caption_tags
 ),
 
 video_tags as (
@@ -56,8 +65,8 @@ video_tags as (
         hashtag,
         list_sort(list_distinct(list(vendor))) as vendors,
         bool_and(from_caption) as is_caption_only,
-        min(observed_at) as first_seen_at,
-        max(observed_at) as last_seen_at
+        min(first_seen_at) as first_seen_at,
+        max(last_seen_at) as last_seen_at
     from tag_sightings
     where hashtag is not null and hashtag <> ''
     group by video_id, hashtag
