@@ -1,7 +1,8 @@
 """dlt's ducklake destination, tuned for this lake: how dlt loads into it.
 
-Three changes, each through one of dlt's own extension points, all else dlt's own:
+Four changes, each through one of dlt's own extension points, all else dlt's own:
 - the connection pool checks the extensions' signatures once per process, not per job;
+- the destination's capabilities are worked out once, not on each of dlt's ~13 asks a run;
 - a delete-insert merge reads the normalized Parquet load files where they are, instead of
   first copying them into a staging table: every row is written to the lake once;
 - its deletes go through the merge key's distinct values, one key at a time.
@@ -14,6 +15,7 @@ from typing import Any
 
 import duckdb
 from dlt.common.configuration import configspec
+from dlt.common.destination.capabilities import DestinationCapabilitiesContext
 from dlt.common.destination.client import FollowupJobRequest, LoadJob
 from dlt.common.destination.typing import PreparedTableSchema
 from dlt.common.schema.utils import get_columns_names_with_prop
@@ -233,6 +235,21 @@ class LakeDestination(ducklake):
     @property
     def destination_type(self) -> str:
         return ducklake().destination_type
+
+    def capabilities(
+        self, config: Any = None, naming: Any = None
+    ) -> DestinationCapabilitiesContext:
+        """Without `config`, dlt resolves the whole destination configuration on each call: 13
+        calls of ~45 ms a run, a third of a 100,000-row load. One destination object's answer
+        does not change, so it is kept per naming convention and handed out as a copy (the
+        pipeline edits the one it gets)."""
+        if config is not None:
+            return super().capabilities(config, naming)
+        kept = self.__dict__.setdefault("_capabilities_by_naming", {})
+        key = None if naming is None else (type(naming), naming.max_length)
+        if key not in kept:
+            kept[key] = super().capabilities(None, naming)
+        return kept[key].copy()
 
     @property
     def spec(self) -> type:

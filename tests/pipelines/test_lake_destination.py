@@ -1,6 +1,7 @@
 """pipelines/lake_destination.py: dlt's load jobs open DuckDBs that skip a signature check this
-process already made; a delete-insert merge reads its Parquet load files in place, keeps dlt's
-semantics (keys, nested tables, schema evolution), and a crash before it loses nothing."""
+process already made; capabilities are resolved once; a delete-insert merge reads its Parquet
+load files in place, keeps dlt's semantics (keys, nested tables, schema evolution), and a crash
+before it loses nothing."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import dlt
+import pytest
+from dlt.common.normalizers.naming.snake_case import NamingConvention as SnakeCaseNaming
 
 from pipelines import lake_destination
 from pipelines.lake import Lake, extension_directory
@@ -63,6 +67,37 @@ def test_dlt_load_jobs_get_fresh_duckdbs_set_up_by_dlt_and_a_merge_stays_exact(
             50,
             12_250,
         )
+
+
+def test_capabilities_are_resolved_once_and_each_caller_gets_its_own_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake, pipeline = _lake_pipeline(tmp_path, "caps")
+    destination = lake.dlt_destination("_dlt_staging_%s")
+    resolved: list[bool] = []
+    resolve = type(destination).configuration
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        resolved.append(True)
+        return resolve(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(destination), "configuration", counting)
+    first = destination.capabilities()
+    first.preferred_loader_file_format = "edited by this caller"
+    again = destination.capabilities()
+    assert len(resolved) == 1
+    assert again.preferred_loader_file_format != "edited by this caller"
+    assert again.supported_merge_strategies == first.supported_merge_strategies
+    naming = SnakeCaseNaming()  # a naming convention adjusts the answer: its own entry
+    destination.capabilities(naming=naming)
+    destination.capabilities(naming=SnakeCaseNaming())
+    assert len(resolved) == 2
+
+    # A run loads through the kept answers.
+    rows = [{"id": i, "views": i} for i in range(10)]
+    pipeline.run(dlt.resource(rows, name="stats", write_disposition="merge", primary_key="id"))
+    with lake.connect(read_only=True) as con:
+        assert con.execute("select count(*), sum(views) from raw_caps.stats").fetchone() == (10, 45)
 
 
 def test_delete_insert_deletes_by_each_key_and_keeps_dlt_semantics(tmp_path: Path) -> None:
