@@ -96,7 +96,9 @@ def watch_for(sim) -> dict[str, Any]:
     )
     social = next(c for c in world.creators if len(sim_ed._followings(c, world)) > 100)
     older = world.videos_published_on(TODAY - timedelta(days=3), "US")
-    talked = max(older, key=lambda v: v.final.comments)
+    # the most comments as the vendor counts them now, not at the end of the post's life:
+    # a post whose comments come late can sit under two pages three days in
+    talked = max(older, key=lambda v: metrics_at(v, sim.clock()).comments)
     mute = next(v for v in older if not sim_ed.has_music(v))
     return {
         "daily_units_budget": 1000,
