@@ -85,7 +85,26 @@ def run_dlt_source(
     on the run that hit it. Each asset reports this run's `rows_loaded` and its table's
     total rows (`dagster/row_count`). No rows at all fails the run (the period may not be
     published yet) unless `allow_empty`: a query that matched nothing is an answer.
+    The run's dlt working dir is removed however the run ends.
     """
+    try:
+        yield from _load_and_report(
+            context, dlt_resource, source, pipeline, report, checks=checks, allow_empty=allow_empty
+        )
+    finally:
+        remove_working_dir(pipeline)
+
+
+def _load_and_report(
+    context: dg.AssetExecutionContext,
+    dlt_resource: DagsterDltResource,
+    source: Any,
+    pipeline: dlt.Pipeline,
+    report: RunReport,
+    *,
+    checks: Callable[[], Iterable[dg.AssetCheckResult]] | None = None,
+    allow_empty: bool = False,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     try:
         before = lake_version(pipeline)
         results = list(
@@ -97,7 +116,6 @@ def run_dlt_source(
             )
         )
     except Exception as exc:
-        remove_working_dir(pipeline)
         if isinstance(exc, PipelineStepFailed) and (refused := contract_failure(exc)) is not None:
             raise refused from None
         raise load_failure(exc) from None
@@ -119,7 +137,6 @@ def run_dlt_source(
             "the partition(s) to complete them."
         )
         raise dg.Failure(description=f"{report.stopped_by}. {after}", metadata=meta)
-    remove_working_dir(pipeline)
     if not report.rows and not allow_empty:
         raise dg.Failure(
             description="the vendor returned no rows for any requested slice "

@@ -30,6 +30,8 @@ from pipelines.watchlist import Watchlist, load_watchlist
 # dlt's extract/normalize/load progress; instance/dagster.yaml routes it into the run's event log.
 PROGRESS_LOGGER = logging.getLogger("pipelines.progress")
 STAGING_DATASET_LAYOUT = "_dlt_staging_%s"
+# Each run's private dlt working dir, `<pipeline>-<pid>-<random>` (see `dlt_pipeline`).
+WORKING_DIRS = Path(tempfile.gettempdir()) / "tiktok-trends-dlt-runs"
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -56,8 +58,9 @@ class WarehouseResource(dg.ConfigurableResource):
 
         A private working dir lets two runs of one pipeline (the nightly and a backfill) load
         side by side; dlt keeps its state in the lake, so nothing needs the dir afterwards
-        (`run_dlt_source` removes it).
+        (`run_dlt_source` removes it, and the dirs of killed runs go here).
         """
+        remove_abandoned_working_dirs()
         lake = self.lake
         # a writer's first connection stores the lake's writer settings dlt's jobs then use
         lake.connect().close()
@@ -67,9 +70,12 @@ class WarehouseResource(dg.ConfigurableResource):
         # Merge loads stage rows in a second schema: name it as dlt-internal so analysts
         # skip it, and empty it after each load so the lake does not hold every row twice.
         dlt.config["load.truncate_staging_dataset"] = True
+        WORKING_DIRS.mkdir(parents=True, exist_ok=True)
         return dlt.pipeline(
             pipeline_name=pipeline_name,
-            pipelines_dir=tempfile.mkdtemp(prefix=f"dlt-{pipeline_name}-"),
+            pipelines_dir=tempfile.mkdtemp(
+                prefix=f"{pipeline_name}-{os.getpid()}-", dir=WORKING_DIRS
+            ),
             destination=lake.dlt_destination(STAGING_DATASET_LAYOUT),
             dataset_name=dataset_name,
             progress=dlt.progress.log(
@@ -81,6 +87,30 @@ class WarehouseResource(dg.ConfigurableResource):
 def remove_working_dir(pipeline: dlt.Pipeline) -> None:
     """Drop a finished run's private dlt working dir (its state lives in the lake)."""
     shutil.rmtree(Path(pipeline.pipelines_dir), ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_abandoned_working_dirs() -> None:
+    """Drop the working dirs of runs that died (a kill, a crash) before removing their own.
+
+    A dir is named `<pipeline>-<pid>-<random>`: one whose process is gone holds only load
+    packages of a run whose state, and whatever it committed, are in the lake.
+    """
+    if not WORKING_DIRS.is_dir():
+        return
+    for path in WORKING_DIRS.iterdir():
+        _, pid, _ = path.name.rsplit("-", 2) if path.name.count("-") >= 2 else ("", "", "")
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 class WatchlistResource(dg.ConfigurableResource):

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.extract import DltResource
 
-from assets.resources import WarehouseResource
+from assets.resources import WarehouseResource, remove_working_dir
 from pipelines.keyapi import RANKING_SCHEMA, SLICE_KEY, TABLE_FOR_PERIOD, keyapi_source
 from pipelines.lake import Lake
 
@@ -100,7 +100,10 @@ def _reset_peak() -> int:
 def load_dlt(rows: pa.Table, root: Path) -> int:
     warehouse = WarehouseResource(path=str(root))
     pipeline = warehouse.dlt_pipeline("bench_load", DATASET)
-    pipeline.run(rankings_resource(rows), loader_file_format="parquet")
+    try:
+        pipeline.run(rankings_resource(rows), loader_file_format="parquet")
+    finally:
+        remove_working_dir(pipeline)  # as the assets do, timed with the load
     with warehouse.connect(read_only=True) as con:
         return con.execute(f"select count(*) from {DATASET}.{TABLE}").fetchone()[0]
 

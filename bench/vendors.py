@@ -27,7 +27,7 @@ import dlt
 import httpx
 import pyarrow as pa
 
-from assets.resources import WarehouseResource
+from assets.resources import WarehouseResource, remove_working_dir
 from bench.limits import LimitedSimulator, Served
 from pipelines.ensembledata import EnsembleDataReport, ensembledata_source
 from pipelines.influtics import InfluticsReport, influtics_source
@@ -147,9 +147,12 @@ def run_pipeline(nightly: Nightly, vendor: str, rps: float, root: Path) -> tuple
     start = time.perf_counter()
     source = nightly.source(vendor, rps)
     pipeline = warehouse.dlt_pipeline(f"bench_{vendor}", f"raw_{vendor}")
-    pipeline.run(source, loader_file_format="parquet")
-    seconds = time.perf_counter() - start
-    return seconds, stored_tables(warehouse, pipeline, f"raw_{vendor}")
+    try:
+        pipeline.run(source, loader_file_format="parquet")
+        seconds = time.perf_counter() - start
+        return seconds, stored_tables(warehouse, pipeline, f"raw_{vendor}")
+    finally:
+        remove_working_dir(pipeline)
 
 
 def run_baseline(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import dagster as dg
 import pytest
 
 from assets.keyapi import keyapi_assets
-from assets.resources import WatchlistResource
+from assets.resources import WORKING_DIRS, WatchlistResource
 from tests.conftest import count, lake_bytes, materialize, rows
 
 BY_PERIOD = {next(iter(a.specs)).tags["period"]: a for a in keyapi_assets}
@@ -140,6 +143,27 @@ def test_quota_hit_keeps_whole_slices_and_a_rerun_completes_without_duplicates(
         )
         == 0
     )
+
+
+def test_no_run_leaves_its_dlt_working_dir_and_a_killed_runs_dir_is_swept(
+    sim, warehouse, watchlist
+):
+    mine = f"keyapi_video_rankings_daily-{os.getpid()}-*"
+    sim.set_faults("keyapi", quota_after=3)
+    stopped = materialize([BY_PERIOD["day"]], warehouse, watchlist, partition_key="2026-03-05")
+    assert not stopped.success and not list(WORKING_DIRS.glob(mine)), "a quota hit cleans up"
+    sim.reset_faults()
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    killed = WORKING_DIRS / f"keyapi_video_rankings_daily-{done.stdout.strip()}-x1"
+    (killed / "pipeline" / "load").mkdir(parents=True)
+    assert materialize([BY_PERIOD["day"]], warehouse, watchlist, partition_key="2026-03-05").success
+    assert not list(WORKING_DIRS.glob(mine)), "a run that succeeds cleans up"
+    assert not killed.exists(), "the dir of a process that is gone is removed"
 
 
 def test_invalid_watchlist_fails_before_any_request(sim, warehouse, tmp_path):
