@@ -78,7 +78,7 @@ def test_load_path_lands_every_row_on_first_load_and_reload(results: dict) -> No
 
 @pytest.mark.slow
 def test_targets_table_names_every_target_and_files_are_written(results: dict) -> None:
-    # two timings, each a median of 3 on a shared box: bounded, never compared with each other
+    # two timings (one run each at quick sizes) on a shared box: bounded, never compared
     assert 0 < results["startup_libraries_s"] < 120 and 0 < results["startup_s"] < 120
     targets = results["targets"]
     assert len(targets) == 7
