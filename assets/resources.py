@@ -30,8 +30,9 @@ from pipelines.watchlist import Watchlist, load_watchlist
 # dlt's extract/normalize/load progress; instance/dagster.yaml routes it into the run's event log.
 PROGRESS_LOGGER = logging.getLogger("pipelines.progress")
 STAGING_DATASET_LAYOUT = "_dlt_staging_%s"
-# Each run's private dlt working dir, `<pipeline>-<pid>-<random>` (see `dlt_pipeline`).
-WORKING_DIRS = Path(tempfile.gettempdir()) / "tiktok-trends-dlt-runs"
+# Each run's private dlt working dir, `<pipeline>-<pid>-<random>` (see `dlt_pipeline`); one
+# parent per user, since another user's is not writable.
+WORKING_DIRS = Path(tempfile.gettempdir()) / f"tiktok-trends-dlt-runs-{os.getuid()}"
 
 
 class WarehouseResource(dg.ConfigurableResource):
