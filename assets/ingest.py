@@ -88,62 +88,50 @@ def run_dlt_source(
     The run's dlt working dir is removed however the run ends.
     """
     try:
-        yield from _load_and_report(
-            context, dlt_resource, source, pipeline, report, checks=checks, allow_empty=allow_empty
-        )
+        try:
+            before = lake_version(pipeline)
+            results = list(
+                dlt_resource.run(
+                    context=context,
+                    dlt_source=source,
+                    dlt_pipeline=pipeline,
+                    loader_file_format="parquet",
+                )
+            )
+        except Exception as exc:
+            if (
+                isinstance(exc, PipelineStepFailed)
+                and (refused := contract_failure(exc)) is not None
+            ):
+                raise refused from None
+            raise load_failure(exc) from None
+        meta = {**report.as_metadata(), **keep_stored_values(context, pipeline, report, before)}
+        where = context.partition_key_range if context.has_partition_key_range else "snapshot"
+        context.log.info(f"{where}: {meta}")
+        if report.stopped_by is None and (report.rows or allow_empty):
+            yield from _with_table_totals(pipeline, results, meta)
+        if checks is not None:
+            yield from checks()
+        yield from drift_check_results(context, report)
+        if report.stopped_by is not None:
+            # no request sent: a setting (a missing key, a bad URL) refused it, nothing to keep
+            after = (
+                "No request was sent and nothing was loaded: fix the setting named above, then "
+                "run again."
+                if not report.requests.requests
+                else f"Rows of complete slices loaded and kept: {meta['rows_fetched']}; re-run "
+                "the partition(s) to complete them."
+            )
+            raise dg.Failure(description=f"{report.stopped_by}. {after}", metadata=meta)
+        if not report.rows and not allow_empty:
+            raise dg.Failure(
+                description="the vendor returned no rows for any requested slice "
+                f"({len(report.empty_slices)} empty, e.g. {report.empty_slices[:3]}); "
+                "the period may not be published yet: retry later",
+                metadata=meta,
+            )
     finally:
         remove_working_dir(pipeline)
-
-
-def _load_and_report(
-    context: dg.AssetExecutionContext,
-    dlt_resource: DagsterDltResource,
-    source: Any,
-    pipeline: dlt.Pipeline,
-    report: RunReport,
-    *,
-    checks: Callable[[], Iterable[dg.AssetCheckResult]] | None = None,
-    allow_empty: bool = False,
-) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    try:
-        before = lake_version(pipeline)
-        results = list(
-            dlt_resource.run(
-                context=context,
-                dlt_source=source,
-                dlt_pipeline=pipeline,
-                loader_file_format="parquet",
-            )
-        )
-    except Exception as exc:
-        if isinstance(exc, PipelineStepFailed) and (refused := contract_failure(exc)) is not None:
-            raise refused from None
-        raise load_failure(exc) from None
-    meta = {**report.as_metadata(), **keep_stored_values(context, pipeline, report, before)}
-    where = context.partition_key_range if context.has_partition_key_range else "snapshot"
-    context.log.info(f"{where}: {meta}")
-    if report.stopped_by is None and (report.rows or allow_empty):
-        yield from _with_table_totals(pipeline, results, meta)
-    if checks is not None:
-        yield from checks()
-    yield from drift_check_results(context, report)
-    if report.stopped_by is not None:
-        # no request sent: a setting (a missing key, a bad URL) refused it, nothing to keep
-        after = (
-            "No request was sent and nothing was loaded: fix the setting named above, then "
-            "run again."
-            if not report.requests.requests
-            else f"Rows of complete slices loaded and kept: {meta['rows_fetched']}; re-run "
-            "the partition(s) to complete them."
-        )
-        raise dg.Failure(description=f"{report.stopped_by}. {after}", metadata=meta)
-    if not report.rows and not allow_empty:
-        raise dg.Failure(
-            description="the vendor returned no rows for any requested slice "
-            f"({len(report.empty_slices)} empty, e.g. {report.empty_slices[:3]}); "
-            "the period may not be published yet: retry later",
-            metadata=meta,
-        )
 
 
 def load_failure(exc: Exception) -> Exception:
